@@ -30,8 +30,8 @@ from . import telemetry
 from .broker import EpochReader, KafkaOptions
 from .contracts import TOPIC_DEAD_LETTER, Payload
 from .db import connect
-from .envelope import Actor, Envelope, new_event
-from .eventstore import ConcurrencyConflict, append, current_version
+from .envelope import Actor, Envelope
+from .eventstore import ConcurrencyConflict, record
 from .settings import BackboneSettings
 
 log = logging.getLogger("backbone.consumer")
@@ -58,38 +58,6 @@ class Delivery:
             correlationid=self.event.correlationid,
             causationid=self.event.id,
         )
-
-
-def record(
-    conn: psycopg.Connection,
-    service: str,
-    subject: str,
-    expected_version: int | None,
-    items: Iterable[tuple[str, Payload]],
-    actor: Actor,
-    correlationid: str | None = None,
-    causationid: str | None = None,
-) -> list[Envelope]:
-    """Build envelopes for ``items`` (carrying the current trace) and append them to ``subject``."""
-    version = current_version(conn, subject) if expected_version is None else expected_version
-    traceparent = telemetry.current_traceparent()
-    envs: list[Envelope] = []
-    for i, (event_type, payload) in enumerate(items, start=1):
-        env = new_event(
-            service=service,
-            payload=payload,
-            event_type=event_type,
-            subject=subject,
-            sequence=version + i,
-            actor=actor,
-            correlationid=correlationid,
-            causationid=causationid,
-            traceparent=traceparent,
-        )
-        correlationid = correlationid or env.correlationid
-        envs.append(env)
-    append(conn, service, envs, version)
-    return envs
 
 
 Handler = Callable[[Delivery], None]

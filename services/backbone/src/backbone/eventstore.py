@@ -7,14 +7,14 @@ or not at all. The relay is woken by NOTIFY, which PostgreSQL delivers only on c
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .contracts import PRODUCER_OF, SERVICE_TOPIC
-from .envelope import Envelope
+from . import telemetry
+from .contracts import PRODUCER_OF, SERVICE_TOPIC, Payload
+from .envelope import Actor, Envelope, new_event
 
 NOTIFY_CHANNEL = "xf_outbox"
 
@@ -83,13 +83,42 @@ def append(
     conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
+def record(
+    conn: psycopg.Connection,
+    service: str,
+    subject: str,
+    expected_version: int | None,
+    items: Iterable[tuple[str, Payload]],
+    actor: Actor,
+    correlationid: str | None = None,
+    causationid: str | None = None,
+) -> list[Envelope]:
+    """Build envelopes for ``items`` (carrying the current trace) and append them to ``subject``."""
+    version = current_version(conn, subject) if expected_version is None else expected_version
+    traceparent = telemetry.current_traceparent()
+    envs: list[Envelope] = []
+    for i, (event_type, payload) in enumerate(items, start=1):
+        env = new_event(
+            service=service,
+            payload=payload,
+            event_type=event_type,
+            subject=subject,
+            sequence=version + i,
+            actor=actor,
+            correlationid=correlationid,
+            causationid=causationid,
+            traceparent=traceparent,
+        )
+        correlationid = correlationid or env.correlationid
+        envs.append(env)
+    append(conn, service, envs, version)
+    return envs
+
+
+
 def _first(row) -> object:
     if row is None:
         return None
     if isinstance(row, dict):
         return next(iter(row.values()))
     return row[0]
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

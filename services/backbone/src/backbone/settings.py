@@ -42,6 +42,7 @@ class BackboneSettings(BaseSettings):
     http_port: int = Field(default=8000, description="port of the service's HTTP API")
 
     seed_path: Path = Field(description="organisation tree and tokens (YAML)")
+    taxonomy_path: Path | None = Field(default=None, description="issue-type taxonomy (defaults beside seed_path)")
     traces_dir: Path | None = Field(default=None, description="write finished spans here as JSON lines")
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP endpoint, e.g. http://collector:4318")
 
@@ -51,6 +52,10 @@ class BackboneSettings(BaseSettings):
         if v not in {"intake", "routing", "supervision", "reporting"}:
             raise ValueError(f"unknown service {v!r}")
         return v
+
+    @property
+    def taxonomy_file(self) -> Path:
+        return self.taxonomy_path or Path(self.seed_path).parent / "taxonomy.yaml"
 
     @property
     def schema(self) -> str:
