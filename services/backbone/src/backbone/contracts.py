@@ -10,6 +10,7 @@ travel as ``*_sealed`` ciphertext that only intake can open; receipt codes trave
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Literal
 
@@ -52,6 +53,7 @@ class PetitionRegistered(Payload):
     subsidiary: str | None = Field(description="subsidiary owning the matter; None when it is headquarters")
     anonymous: bool
     petitioner_count: int = Field(ge=0)
+    involved_count: int | None = Field(default=None, ge=1, description="涉及人数")
     petitioner_unit: str | None = None
     petitioners_sealed: str | None = None
     category: Category
@@ -143,3 +145,9 @@ def payload_model(event_type: str) -> type[Payload]:
         return EVENT_TYPES[event_type]
     except KeyError:
         raise UnknownEventType(event_type) from None
+
+
+def receipt_code_hash(code: str) -> str:
+    """How a receipt code travels and is looked up: only its hash ever leaves intake's answer."""
+    normalised = code.replace("-", "").replace(" ", "").upper()
+    return hashlib.sha256(normalised.encode()).hexdigest()

@@ -8,7 +8,6 @@ event payload with identity and free text sealed.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import secrets
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from backbone.auth import OrgTree
-from backbone.contracts import Category, Channel, PetitionRegistered
+from backbone.contracts import Category, Channel, PetitionRegistered, receipt_code_hash
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_VISIT_REPRESENTATIVES = 5  # 《信访工作条例》第二十条第三款
@@ -132,12 +131,6 @@ def new_receipt_code() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
 
 
-def receipt_hash(code: str) -> str:
-    """What travels in events and is stored by reporting: the code itself never leaves intake's answer."""
-    normalised = code.replace("-", "").replace(" ", "").upper()
-    return hashlib.sha256(normalised.encode()).hexdigest()
-
-
 def format_receipt(code: str) -> str:
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
@@ -165,11 +158,12 @@ def registered_payload(
         subsidiary=subsidiary_for(p, org),
         anonymous=p.anonymous,
         petitioner_count=len(p.petitioners),
+        involved_count=p.involved_count,
         petitioner_unit=petitioner_unit,
         petitioners_sealed=sealer.seal(case_id, [x.model_dump() for x in p.petitioners]) if p.petitioners else None,
         category=p.category,
         issue_type=p.issue_type,
         summary_sealed=sealer.seal(case_id, p.summary),
         accused_unit=p.accused_unit,
-        receipt_code_hash=receipt_hash(receipt_code) if receipt_code else None,
+        receipt_code_hash=receipt_code_hash(receipt_code) if receipt_code else None,
     )

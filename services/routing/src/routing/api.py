@@ -197,7 +197,7 @@ def _decidable(state: RoutingState, principal: Principal, directory: Directory) 
     try:
         ensure_open_for_decision(state)
     except RoutingError as e:
-        raise Unprocessable(str(e), status=state.status) from None
+        raise Unprocessable(str(e), case_status=state.status) from None
     if not directory.can_see_unit(principal, state.unit):
         # only the responsible unit (or a unit above it) decides acceptance
         raise Forbidden("只有承办单位或其上级可以决定是否受理", unit=state.unit)

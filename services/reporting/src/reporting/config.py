@@ -1,0 +1,5 @@
+from backbone.settings import BackboneSettings
+
+
+class Settings(BackboneSettings):
+    pass

@@ -1,0 +1,92 @@
+"""The whole platform as processes: four APIs, relays and consumers, on the session's database
+and broker (a broker of its own, so the broker-restart test may kill it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from stack.system import SERVICES, Stack, StackConfig, free_port
+
+# every e2e wait is bounded: a registration must be fully projected (assignment and deadlines in
+# reporting) within this many seconds; the measured figure is in bench/ (typically well under 1 s)
+PROPAGATION_BOUND_S = 15
+
+
+@pytest.fixture(scope="session")
+def stack(database_url, tmp_path_factory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("stack")
+    cfg = StackConfig(
+        data_dir=root,
+        database_url=database_url,
+        broker_port=free_port(),
+        api_ports={s: free_port() for s in SERVICES},
+        partitions=3,
+        traces_dir=root / "traces",
+    )
+    s = Stack(cfg)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+class Api:
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.clients = {s: httpx.Client(base_url=stack.url(s), timeout=30) for s in SERVICES}
+
+    def call(self, service: str, method: str, path: str, token: str | None = None, **kw) -> httpx.Response:
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.clients[service].request(method, path, headers=headers, **kw)
+
+    def register(self, body: dict, token: str = "demo-s1-registrar", **kw) -> httpx.Response:
+        return self.call("intake", "POST", "/petitions", token, json=body, **kw)
+
+    def eventually(self, fn, timeout: float = PROPAGATION_BOUND_S):
+        """Poll ``fn`` until it stops raising AssertionError (never a fixed sleep)."""
+        for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.1),
+                                retry=retry_if_exception_type(AssertionError), reraise=True):
+            with attempt:
+                return fn()
+
+    def case_in_reporting(self, case_id: str, token: str = "demo-hq-analyst", want=lambda c: True) -> dict:
+        def check():
+            r = self.call("reporting", "GET", f"/cases/{case_id}", token)
+            assert r.status_code == 200, r.text
+            c = r.json()
+            assert want(c), c
+            return c
+
+        return self.eventually(check)
+
+
+@pytest.fixture(scope="session")
+def api(stack) -> Api:
+    return Api(stack)
+
+
+@pytest.fixture
+def petition():
+    """Factory of valid registration bodies; keyword arguments replace fields."""
+    return make_petition
+
+
+def make_petition(**over) -> dict:
+    body = {
+        "channel": "来信",
+        "received_at": "2026-11-20T09:30:00+08:00",
+        "receiving_unit": "S1-XFB",
+        "category": "申诉求决类",
+        "issue_type": "wages",
+        "summary": "三季度绩效工资未足额发放",
+        "petitioners": [{"name": "测试人", "phone": "13900000000", "unit": "S1-U2"}],
+    }
+    body.update(over)
+    return body

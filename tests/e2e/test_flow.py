@@ -1,0 +1,129 @@
+"""A petition travels intake -> routing -> supervision -> reporting over the broker."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+
+
+def test_registered_petition_reaches_reporting_with_assignment_and_deadlines(api, petition):
+    r = api.register(petition(received_at="2026-09-25T10:00:00+08:00"))
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["case_no"].startswith("XF-2026-")
+    assert created["receipt_code"] is None  # signed petitions follow their case by logging in
+
+    c = api.case_in_reporting(created["case_id"], want=lambda c: len(c["deadlines"]) == 2 and c["status"] == "accepted")
+    assert c["assigned_unit"] == "S1-HR"  # wages -> the petitioner's own subsidiary's HR (归口)
+    assert c["status_label"] == "办理中"
+    clocks = {d["clock"]: d for d in c["deadlines"]}
+    notice = clocks["acceptance_notice"]
+    # received 2026-09-25: +15 days is 2026-10-10, a Saturday that is a make-up working day (调休)
+    assert notice["starts_on"] == "2026-09-25"
+    assert notice["due_on"] == "2026-10-10" and notice["rolled_from"] is None
+    assert "第二十三条" in notice["basis"]
+    handling = clocks["handling"]
+    assert "第三十四条" in handling["basis"]
+    assert date.fromisoformat(handling["due_on"]) >= date.fromisoformat(handling["starts_on"])
+    types = [t["type"] for t in c["timeline"]]
+    for t in ("petition.registered.v1", "case.assigned.v1", "case.accepted.v1", "deadline.set.v1", "deadline.met.v1"):
+        assert t in types
+    # the timeline never carries identity or content in clear
+    assert "测试人" not in json.dumps(c, ensure_ascii=False)
+    assert "13900000000" not in json.dumps(c, ensure_ascii=False)
+
+
+def test_supervision_lists_overdue_cases_as_of_a_date(api, petition):
+    r = api.register(petition(received_at="2026-08-03T10:00:00+08:00", category="检举控告类",
+                              issue_type="discipline_violation", accused_unit="S1-U2"))
+    case_id = r.json()["case_id"]
+    # an accusation is not auto-accepted: the acceptance-notice clock keeps running
+    api.case_in_reporting(case_id, want=lambda c: any(d["clock"] == "acceptance_notice" for d in c["deadlines"]))
+
+    def overdue():
+        r = api.call("supervision", "GET", "/deadlines", "demo-s1-supervisor",
+                     params={"as_of": "2026-11-23", "state": "overdue"})
+        assert r.status_code == 200, r.text
+        items = [i for i in r.json()["items"] if i["case_id"] == case_id]
+        assert items, r.json()
+        return items[0]
+
+    item = api.eventually(overdue)
+    assert item["clock"] == "acceptance_notice" and item["state"] == "overdue"
+    assert item["due_on"] == "2026-08-18"
+    # as of the due day itself it is due soon, not overdue: the last day lasts until 24:00
+    r = api.call("supervision", "GET", "/deadlines", "demo-s1-supervisor", params={"as_of": "2026-08-18"})
+    assert any(i["case_id"] == case_id and i["state"] == "due_soon" for i in r.json()["items"])
+
+
+def test_accusation_goes_to_discipline_above_the_accused_and_is_hidden_from_it(api, petition):
+    r = api.register(petition(category="检举控告类", issue_type="cadre_conduct", accused_unit="S1-U1",
+                              anonymous=True, petitioners=[]))
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    c = api.case_in_reporting(case_id, want=lambda c: c["assigned_unit"] is not None)
+    assert c["assigned_unit"] == "S1-JW"
+    assert c["status"] == "assigned"  # discipline inspection decides acceptance itself
+    # the accused unit's own handler cannot see it, in any service
+    assert api.call("reporting", "GET", f"/cases/{case_id}", "demo-s1-u1-handler").status_code == 404
+    assert api.call("routing", "GET", f"/cases/{case_id}", "demo-s1-u1-handler").status_code == 404
+    listed = api.call("reporting", "GET", "/cases", "demo-s1-u1-handler").json()["items"]
+    assert case_id not in [i["case_id"] for i in listed]
+    # and it cannot be reassigned to the accused unit
+    r = api.call("routing", "POST", f"/cases/{case_id}/reassign", "demo-s1-handler",
+                 json={"unit": "S1-U1", "reason": "由站段自查"})
+    assert r.status_code == 422, r.text
+
+
+def test_anonymous_petitioner_reads_status_with_receipt_code_only(api, petition):
+    r = api.register(petition(anonymous=True, petitioners=[], issue_type="housing", category="建议意见类"))
+    code = r.json()["receipt_code"]
+    assert code and len(code.replace("-", "")) == 16
+
+    def status():
+        s = api.call("reporting", "POST", "/public/status", json={"receipt_code": code})
+        assert s.status_code == 200, s.text
+        assert s.json()["status"] == "accepted"
+        return s.json()
+
+    body = api.eventually(status)
+    assert set(body) == {"case_no", "status", "status_label", "accepted_on", "rejected_on", "legal_channel", "updated_at"}
+    assert api.call("reporting", "POST", "/public/status", json={"receipt_code": "A" * 16}).status_code == 404
+
+
+def test_handler_rejects_with_reason_and_channel(api, petition):
+    r = api.register(petition(category="检举控告类", issue_type="discipline_violation", accused_unit="S1-U2"))
+    case_id = r.json()["case_id"]
+    api.case_in_reporting(case_id, want=lambda c: c["status"] == "assigned")
+    rr = api.call("routing", "POST", f"/cases/{case_id}/reject", "demo-s1-handler",
+                  json={"reason": "属于劳动争议，应申请劳动人事争议仲裁", "legal_channel": "劳动人事争议仲裁"})
+    assert rr.status_code == 200, rr.text
+    assert rr.json()["status"] == "rejected"
+    c = api.case_in_reporting(case_id, want=lambda c: c["status"] == "rejected")
+    assert c["legal_channel"] == "劳动人事争议仲裁"
+    # a rejected case cannot then be accepted
+    again = api.call("routing", "POST", f"/cases/{case_id}/accept", "demo-s1-handler", json={})
+    assert again.status_code == 422
+
+
+def test_two_concurrent_writes_to_one_case_one_succeeds_one_conflicts(api, petition):
+    r = api.register(petition(category="检举控告类", issue_type="discipline_violation", accused_unit="S1-U2"))
+    case_id = r.json()["case_id"]
+    api.case_in_reporting(case_id, want=lambda c: c["status"] == "assigned")
+    etag = api.call("routing", "GET", f"/cases/{case_id}", "demo-s1-handler").headers["ETag"]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def write(unit):
+        barrier.wait()
+        results.append(api.call("routing", "POST", f"/cases/{case_id}/reassign", "demo-s1-handler",
+                                headers={"If-Match": etag}, json={"unit": unit, "reason": "改派"}).status_code)
+
+    threads = [threading.Thread(target=write, args=(u,)) for u in ("S1-HR", "S1-DQ")]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(results) == [200, 409]
+    # the stream is intact: one reassignment, version 2
+    case = api.call("routing", "GET", f"/cases/{case_id}", "demo-s1-handler").json()
+    assert case["version"] == 2 and case["unit"] in ("S1-HR", "S1-DQ")
