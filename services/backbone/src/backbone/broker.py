@@ -11,6 +11,7 @@ beginning and drop what their tracking table says they already applied.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -97,10 +98,15 @@ class EpochReader:
                 return None
             c.assign([self._tp])
             c.seek(self._tp, 0)
-            recs = c.poll(timeout_ms=2_000, max_records=1)
-            for batch in recs.values():
-                for rec in batch:
-                    return rec.value.decode()
+            # several relays may have raced to write an epoch: the record at offset 0 is the one;
+            # records buffered from an earlier fetch may come first, so look for offset 0 itself
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                for batch in c.poll(timeout_ms=200).values():
+                    for rec in batch:
+                        if rec.offset == 0:
+                            return rec.value.decode()
+                c.seek(self._tp, 0)
             return None
         except KafkaError as e:
             log.warning("epoch read failed: %s", type(e).__name__)
@@ -116,18 +122,28 @@ class EpochReader:
             self._consumer = None
 
 
-def establish_epoch(opts: KafkaOptions, reader: EpochReader, producer: KafkaProducer) -> str | None:
+def establish_epoch(opts: KafkaOptions, reader: EpochReader) -> str | None:
     """Return the broker's epoch, creating topics and writing a fresh epoch if it has none."""
     epoch = reader.read()
     if epoch is not None:
         return epoch
+    producer = None
     try:
         ensure_topics(opts)
+        # a plain producer of its own: an idempotent one may be wedged on a producer id the
+        # restarted broker no longer knows
+        producer = KafkaProducer(bootstrap_servers=opts.bootstrap, acks="all", request_timeout_ms=opts.request_timeout_ms)
         producer.send(TOPIC_BROKER_EPOCH, key=b"epoch", value=uuid.uuid4().hex.encode(), partition=0).get(
             timeout=opts.request_timeout_ms / 1000
         )
     except KafkaError as e:
         log.warning("could not establish a broker epoch: %s", type(e).__name__)
         return None
+    finally:
+        if producer is not None:
+            try:
+                producer.close(timeout=2)
+            except Exception:  # noqa: BLE001
+                pass
     # two relays may both have written one: the record at offset 0 wins for everybody
     return reader.read()

@@ -2,9 +2,10 @@
 
 For every record: one PostgreSQL transaction inserts the tracking row (consumer, event id) and
 applies the handler's effect (projection rows, new events + outbox). A tracking row that already
-exists means the event was applied before: nothing happens. Offsets are committed to Kafka only
-after the database commits (auto-commit is off), so a crash between the two replays records that
-the tracking table then drops.
+exists means the event was applied before: nothing happens. The consumer's position in each
+partition is written in that same transaction (per broker epoch) and is where it resumes; Kafka
+offsets are committed only after the database commit (auto-commit is off) and serve monitoring.
+A crash between the two replays records that the tracking table then drops.
 
 A record that cannot be decoded or whose handler keeps failing goes to the dead-letter topic with
 the reason, and the consumer goes on. Transient database errors are retried without giving up.
@@ -21,13 +22,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import psycopg
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import telemetry
-from .broker import EpochReader, KafkaOptions
+from .broker import EpochReader, KafkaOptions, ensure_topics
 from .contracts import TOPIC_DEAD_LETTER, Payload
 from .db import connect
 from .envelope import Actor, Envelope
@@ -74,6 +75,7 @@ class IdempotentConsumer:
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.epoch: str | None = None
         self._conn: psycopg.Connection | None = None
         self._dlq: KafkaProducer | None = None
 
@@ -85,9 +87,10 @@ class IdempotentConsumer:
 
     def _kafka(self) -> KafkaConsumer:
         return KafkaConsumer(
-            *self.topics,
             bootstrap_servers=self.opts.bootstrap,
-            group_id=f"xf.{self.name}",
+            # one group per broker epoch: a member of a group from before a restart can never
+            # hold up the new group's rebalance (positions live in the database, not in the group)
+            group_id=f"xf.{self.name}.{(self.epoch or '')[:8]}",
             client_id=f"xf.{self.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",  # end offsets of the embedded broker are unreliable
@@ -109,7 +112,7 @@ class IdempotentConsumer:
                 "messaging.system": "kafka",
                 "messaging.operation.type": "process",
                 "messaging.destination.name": topic,
-                "messaging.consumer.group.name": f"xf.{self.name}",
+                "messaging.consumer.group.name": f"xf.{self.name}.{(self.epoch or '')[:8]}",
                 "messaging.kafka.offset": offset,
                 "messaging.destination.partition.id": str(partition),
             },
@@ -119,6 +122,8 @@ class IdempotentConsumer:
             except ValueError as e:
                 span.set_status(Status(StatusCode.ERROR, "poison"))
                 self._dead_letter(topic, partition, offset, value, headers, f"undecodable: {e}")
+                with self._db().transaction():
+                    self._advance(self._db(), topic, partition, offset)
                 return "dead-lettered"
             span.set_attribute("messaging.message.id", env.id)
             span.set_attribute("xf.event_type", env.type)
@@ -134,6 +139,7 @@ class IdempotentConsumer:
                             " ON CONFLICT DO NOTHING",
                             (self.name, env.id),
                         ).rowcount
+                        self._advance(conn, topic, partition, offset)
                         if not fresh:
                             span.set_attribute("xf.duplicate", True)
                             self.duplicates += 1
@@ -165,7 +171,30 @@ class IdempotentConsumer:
                             " ON CONFLICT DO NOTHING",
                             (self.name, env.id),
                         )
+                        self._advance(self._db(), topic, partition, offset)
                     return "dead-lettered"
+
+    def _advance(self, conn: psycopg.Connection, topic: str, partition: int, offset: int) -> None:
+        conn.execute(
+            "INSERT INTO consumer_positions (consumer, topic, partition, epoch, next_offset)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (consumer, topic, partition) DO UPDATE"
+            " SET epoch = EXCLUDED.epoch, next_offset = EXCLUDED.next_offset",
+            (self.name, topic, partition, self.epoch or "", offset + 1),
+        )
+
+    def _resume(self, consumer: KafkaConsumer, partitions) -> None:
+        """Seek each partition to where this consumer got to in the current broker epoch, else to 0."""
+        partitions = list(partitions)
+        if not partitions:
+            return
+        rows = self._db().execute(
+            "SELECT topic, partition, next_offset FROM consumer_positions"
+            " WHERE consumer = %s AND epoch = %s",
+            (self.name, self.epoch or ""),
+        ).fetchall()
+        known = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        for tp in partitions:
+            consumer.seek(tp, known.get((tp.topic, tp.partition), 0))
 
     def _dead_letter(self, topic, partition, offset, value, headers, reason: str) -> None:
         log.error("dead-lettering %s[%s]@%s: %s", topic, partition, offset, reason)
@@ -187,22 +216,51 @@ class IdempotentConsumer:
         self.dead_lettered += 1
 
     # -- loop -----------------------------------------------------------------------------
-    def run(self) -> None:
+    def _subscribe(self) -> KafkaConsumer:
+        """A fresh group member that resumes from the database's positions for this epoch."""
+        ensure_topics(self.opts)  # all topics exist before joining, so the assignment covers them
         consumer = self._kafka()
+        me = self
+
+        class Resume(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):
+                pass
+
+            def on_partitions_assigned(self, assigned):
+                me._resume(consumer, assigned)
+
+        consumer.subscribe(self.topics, listener=Resume())
+        return consumer
+
+    def run(self) -> None:
+        consumer: KafkaConsumer | None = None
         reader = EpochReader(self.opts)
-        known_epoch: str | None = None
         checked = 0.0
         try:
+            while self.epoch is None and not self.stop.is_set():
+                # positions are per broker epoch: learn it before reading anything
+                self.epoch = reader.read()
+                if self.epoch is None:
+                    self.stop.wait(0.2)
             while not self.stop.is_set():
+                if consumer is None:
+                    try:
+                        consumer = self._subscribe()
+                    except KafkaError as e:
+                        log.warning("cannot join the group yet (%s)", type(e).__name__)
+                        self.stop.wait(0.5)
+                        continue
                 if time.monotonic() - checked > self.s.broker_epoch_check_s:
                     checked = time.monotonic()
                     epoch = reader.read()
-                    if epoch is not None and epoch != known_epoch:
-                        if known_epoch is not None and consumer.assignment():
-                            # the broker came back empty: read everything again; tracking drops repeats
-                            log.info("broker epoch changed; re-reading from the beginning")
-                            consumer.seek_to_beginning()
-                        known_epoch = epoch
+                    if epoch is not None and epoch != self.epoch:
+                        # the broker came back empty: read everything again; tracking drops repeats
+                        # (a new member: the old one's group state died with the old broker)
+                        log.info("broker epoch changed; re-reading from the beginning")
+                        self.epoch = epoch
+                        _close(consumer)
+                        consumer = None
+                        continue
                 try:
                     batches = consumer.poll(timeout_ms=200)
                 except KafkaError as e:
@@ -217,18 +275,23 @@ class IdempotentConsumer:
                 try:
                     consumer.commit()
                 except KafkaError as e:
-                    # the records are applied; a replay will be dropped by the tracking table
+                    # only for lag monitoring: positions that matter are in the database
                     log.warning("offset commit failed (%s)", type(e).__name__)
         finally:
             reader.close()
-            try:
-                consumer.close(autocommit=False)
-            except Exception:  # noqa: BLE001
-                pass
+            _close(consumer)
             if self._dlq is not None:
                 self._dlq.close(timeout=2)
             if self._conn is not None:
                 self._conn.close()
+
+
+def _close(consumer: KafkaConsumer | None) -> None:
+    if consumer is not None:
+        try:
+            consumer.close(autocommit=False)
+        except Exception:  # noqa: BLE001 - closing a member of a broker that is gone
+            pass
 
 
 def serve(name: str, topics: list[str], handler: Handler, settings: BackboneSettings | None = None) -> None:

@@ -34,11 +34,13 @@ log = logging.getLogger("backbone.relay")
 tracer = trace.get_tracer("backbone.relay")
 
 
-def make_producer(opts: KafkaOptions) -> KafkaProducer:
+def make_producer(opts: KafkaOptions, idempotent: bool = True) -> KafkaProducer:
     return KafkaProducer(
         bootstrap_servers=opts.bootstrap,
         acks="all",
-        enable_idempotence=True,
+        enable_idempotence=idempotent,
+        # without idempotence, one request in flight keeps each partition (so each case) in order
+        max_in_flight_requests_per_connection=5 if idempotent else 1,
         linger_ms=2,
         request_timeout_ms=opts.request_timeout_ms,
         max_block_ms=opts.request_timeout_ms,
@@ -126,17 +128,19 @@ class Relay:
             while not self.stop.is_set():
                 try:
                     if producer is None:
-                        producer = make_producer(self.opts)
+                        producer = make_producer(self.opts, s.kafka_idempotent_producer)
                     if broker_epoch is None or time.monotonic() - epoch_checked > s.broker_epoch_check_s:
-                        broker_epoch = establish_epoch(self.opts, reader, producer)
+                        broker_epoch = establish_epoch(self.opts, reader)
                         epoch_checked = time.monotonic()
                         if broker_epoch is None:
-                            self.stop.wait(0.5)
-                            continue
+                            raise KafkaError("broker epoch unknown")
                         if broker_epoch != known_epoch:
                             ensure_topics(self.opts)
                             self._adopt_epoch(conn, broker_epoch)
                             known_epoch = broker_epoch
+                            # never carry a producer (and its producer id) across broker incarnations
+                            _close(producer)
+                            producer = make_producer(self.opts, s.kafka_idempotent_producer)
                     rows = self._batch(conn)
                     if rows:
                         self._publish(producer, rows)
@@ -151,18 +155,21 @@ class Relay:
                         pass
                 except KafkaError as e:
                     log.warning("publish failed (%s); retrying", type(e).__name__)
-                    if producer is not None:
-                        try:
-                            producer.close(timeout=1)
-                        except Exception:  # noqa: BLE001
-                            pass
+                    _close(producer)
                     producer = None
                     broker_epoch = None
                     reader.close()
                     self.stop.wait(0.5)
             reader.close()
-            if producer is not None:
-                producer.close(timeout=5)
+            _close(producer)
+
+
+def _close(producer: KafkaProducer | None) -> None:
+    if producer is not None:
+        try:
+            producer.close(timeout=2)
+        except Exception:  # noqa: BLE001 - a wedged producer must not stop the relay
+            pass
 
 
 def main() -> None:

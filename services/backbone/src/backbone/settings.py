@@ -30,6 +30,11 @@ class BackboneSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = 3_000
     kafka_request_timeout_ms: int = 30_000
     kafka_max_poll_records: int = 500
+    # Idempotent producer: on for Kafka. The embedded memory broker hands out producer ids from 1
+    # again after a restart, so a producer from before the restart can collide with a new one and
+    # have its records acknowledged as duplicates and dropped (seen here). Embedded mode turns it
+    # off and keeps per-partition order with one request in flight; consumers drop duplicates.
+    kafka_idempotent_producer: bool = True
     # how often a relay or consumer checks whether the broker lost its memory
     broker_epoch_check_s: float = 1.0
     # a relay without NOTIFY wake-ups still polls the outbox this often

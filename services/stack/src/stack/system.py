@@ -179,6 +179,7 @@ class Stack:
                 "XF_KAFKA_SESSION_TIMEOUT_MS": str(c.session_timeout_ms),
                 "XF_KAFKA_HEARTBEAT_INTERVAL_MS": str(c.heartbeat_interval_ms),
                 "XF_KAFKA_REQUEST_TIMEOUT_MS": str(c.request_timeout_ms),
+                "XF_KAFKA_IDEMPOTENT_PRODUCER": "false",  # see BackboneSettings
                 "XF_SEED_PATH": str(c.seed_path),
                 "XF_HTTP_PORT": str(c.api_ports[service]),
                 "PYTHONUNBUFFERED": "1",

@@ -51,3 +51,15 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (principal, key)
 );
+
+-- Where each consumer is in each partition, per broker epoch, written in the effect's transaction.
+-- Kafka's committed offsets are kept too (for lag monitoring), but a consumer resumes from here:
+-- after the memory broker restarts, the new epoch has no positions and reading starts at 0.
+CREATE TABLE IF NOT EXISTS consumer_positions (
+    consumer     text    NOT NULL,
+    topic        text    NOT NULL,
+    partition    integer NOT NULL,
+    epoch        text    NOT NULL,
+    next_offset  bigint  NOT NULL,
+    PRIMARY KEY (consumer, topic, partition)
+);
