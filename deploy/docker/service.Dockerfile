@@ -1,4 +1,6 @@
-# One image for every service process; the compose command picks the process.
+# One image for every service role; the compose command picks service and role:
+#   python -m <intake|routing|supervision|reporting> <migrate|api|relay|consumer>
+# The demo tokens of embedded mode are not in the image (.dockerignore).
 FROM python:3.11-slim
 WORKDIR /app
 COPY requirements.txt ./
@@ -7,4 +9,4 @@ RUN pip install --no-cache-dir -r requirements.txt \
  && useradd --system --uid 10001 xinfang
 COPY deploy/seed ./deploy/seed
 USER xinfang
-CMD ["python", "-m", "intake.api"]
+CMD ["python", "-m", "intake", "api"]

@@ -52,7 +52,7 @@ class Api:
     def eventually(self, fn, timeout: float = PROPAGATION_BOUND_S):
         """Poll ``fn`` until it stops raising AssertionError (never a fixed sleep)."""
         for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.1),
-                                retry=retry_if_exception_type(AssertionError), reraise=True):
+                                retry=retry_if_exception_type((AssertionError, httpx.TransportError)), reraise=True):
             with attempt:
                 return fn()
 

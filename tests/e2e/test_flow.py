@@ -99,9 +99,13 @@ def test_handler_rejects_with_reason_and_channel(api, petition):
     rr = api.call("routing", "POST", f"/cases/{case_id}/reject", "demo-s1-handler",
                   json={"reason": "属于劳动争议，应申请劳动人事争议仲裁", "legal_channel": "劳动人事争议仲裁"})
     assert rr.status_code == 200, rr.text
+    assert rr.status_code == 200, rr.text
     assert rr.json()["status"] == "rejected"
     c = api.case_in_reporting(case_id, want=lambda c: c["status"] == "rejected")
     assert c["legal_channel"] == "劳动人事争议仲裁"
+    # the reason travels sealed: routing, which wrote it, shows it; reporting and the timeline never hold it
+    assert rr.json()["reject_reason"] == "属于劳动争议，应申请劳动人事争议仲裁"
+    assert "劳动争议，应申请" not in json.dumps(c, ensure_ascii=False)
     # a rejected case cannot then be accepted
     again = api.call("routing", "POST", f"/cases/{case_id}/accept", "demo-s1-handler", json={})
     assert again.status_code == 422

@@ -35,7 +35,7 @@ def _all_projected(api, ids: list[str], timeout: float = 60) -> None:
 
 
 def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(api, stack, petition, database_url):
-    consumer = stack.procs["reporting-consumer"]
+    consumer = stack.procs["reporting"]
     ids = _register_many(api, petition, 40, "kill")
     consumer.kill()  # SIGKILL while the stream is flowing
     ids += _register_many(api, petition, 20, "after-kill")

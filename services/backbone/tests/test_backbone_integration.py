@@ -6,31 +6,34 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from backbone.broker import KafkaOptions, ensure_topics
+from backbone.broker import Broker, KafkaOptions, ensure_topics
 from backbone.consumer import IdempotentConsumer
-from backbone.contracts import TOPIC_DEAD_LETTER, TOPIC_INTAKE, PetitionRegistered
+from backbone.contracts import TOPIC_DEAD_LETTER, TOPIC_INTAKE, CaseAccepted, PetitionRegistered
 from backbone.db import connect, migrate
-from backbone.envelope import SYSTEM, new_event
-from backbone.eventstore import ConcurrencyConflict, append, load
+from backbone.envelope import SYSTEM, Envelope, new_envelope
+from backbone.eventstore import ConcurrencyConflict, EventStore, Waker, conflicts_detected
+from backbone.relay import Relay
 from backbone.settings import BackboneSettings
 
+SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed"
 
-def registered(case_id: str) -> PetitionRegistered:
+
+def registered(case_id: str, issue_type: str = "other") -> PetitionRegistered:
     return PetitionRegistered(
         case_id=case_id, case_no="XF-2026-000001", channel="来信", received_at=datetime.now(UTC),
         receiving_unit="S1-XFB", subsidiary="S1", anonymous=True, petitioner_count=0, category="咨询类",
-        issue_type="other", summary_sealed="sealed",
+        issue_type=issue_type, summary_sealed="sealed",
     )
 
 
-def event(case_id: str, version: int = 1):
-    return new_event(service="intake", payload=registered(case_id), event_type="petition.registered.v1",
-                     subject=case_id, sequence=version, actor=SYSTEM)
+def event(case_id: str, version: int = 1, issue_type: str = "other"):
+    return new_envelope(registered(case_id, issue_type), subject=case_id, sequence=version, actor=SYSTEM)
 
 
 @pytest.fixture
@@ -40,17 +43,28 @@ def schema(database_url):
     return name
 
 
+def settings(database_url, schema, kafka_bootstrap, service="reporting") -> BackboneSettings:
+    return BackboneSettings(
+        service=service, db_schema=schema, database_url=database_url, kafka_bootstrap=kafka_bootstrap,
+        seed_dir=SEED, auth_mode="demo", demo_tokens_path=SEED / "demo-tokens.yaml",
+        kafka_session_timeout_ms=3000, kafka_heartbeat_interval_ms=1000, broker_epoch_check_s=0.5,
+        topic_partitions=3,
+    )
+
+
 def test_concurrent_appends_to_one_stream_give_one_conflict(database_url, schema):
     case_id = str(uuid.uuid4())
+    store = EventStore("intake")
     a = connect(database_url, schema)
     b = connect(database_url, schema)
-    append(a, "intake", [event(case_id)], 0)  # a's transaction is open and holds version 1
+    store.append(a, [event(case_id)])  # a's transaction is open and holds version 1
     errors = []
 
     def second():
         try:
-            append(b, "intake", [event(case_id)], 0)
-            b.commit()
+            with conflicts_detected():
+                store.append(b, [event(case_id)])
+                b.commit()
         except ConcurrencyConflict as e:
             errors.append(e)
             b.rollback()
@@ -60,52 +74,153 @@ def test_concurrent_appends_to_one_stream_give_one_conflict(database_url, schema
     time.sleep(0.3)  # b is now blocked on a's uncommitted primary key
     a.commit()
     t.join(10)
-    assert len(errors) == 1
-    assert [e.sequence for e in load(a, case_id)] == [1]
-    outbox = a.execute("SELECT count(*) AS n FROM outbox WHERE key = %s", (case_id,)).fetchone()["n"]
+    assert len(errors) == 1 and errors[0].stream_id == case_id
+    assert [e.sequence for e in store.load(a, case_id)] == [1]
+    outbox = a.execute("SELECT count(*) FROM outbox o JOIN events e USING (position) WHERE e.stream_id = %s",
+                       (case_id,)).fetchone()[0]
     assert outbox == 1  # the loser's outbox row went with its rolled-back transaction
     a.close()
     b.close()
 
 
-def test_a_service_cannot_publish_another_services_events(database_url, schema):
-    with connect(database_url, schema) as conn, pytest.raises(ValueError):
-        append(conn, "routing", [event(str(uuid.uuid4()))], 0)
+def test_many_streams_in_one_statement_and_a_service_publishes_only_its_own_events(database_url, schema):
+    store = EventStore("intake")
+    ids = [str(uuid.uuid4()) for _ in range(50)]
+    with connect(database_url, schema) as conn:
+        store.append(conn, [event(i) for i in ids])
+        assert store.versions(conn, ids) == {i: 1 for i in ids}
+        with pytest.raises(ValueError):
+            EventStore("routing").append(conn, [event(ids[0], 2)])
 
 
-def test_poison_goes_to_dead_letter_with_reason_and_duplicates_are_dropped(database_url, schema, kafka_bootstrap):
-    opts = KafkaOptions(bootstrap=kafka_bootstrap, partitions=1, session_timeout_ms=3000, heartbeat_interval_ms=1000)
-    ensure_topics(opts)
+def _consumer(cfg, name, handler_fail=None):
+    class Effects:
+        emits = False
+
+        def load(self, conn, case_ids):
+            return {}
+
+        def apply(self, state, ev):
+            if handler_fail and handler_fail(ev):
+                raise RuntimeError("this handler cannot take it")
+            return ev.id, []
+
+        def save(self, conn, states):
+            conn.execute("INSERT INTO effects (event_id) SELECT unnest(%s::uuid[])", (list(states.values()),))
+
+    return IdempotentConsumer(cfg, name, [TOPIC_INTAKE], Effects(), EventStore(cfg.service),
+                              Broker(KafkaOptions.from_settings(cfg)))
+
+
+def _effects(database_url, schema) -> list[str]:
     with psycopg.connect(database_url) as conn:
-        conn.execute(f"CREATE TABLE {schema}.effects (event_id uuid PRIMARY KEY)")
-    settings = BackboneSettings(
-        service="reporting", db_schema=schema, database_url=database_url, kafka_bootstrap=kafka_bootstrap,
-        seed_path="deploy/seed/org.yaml", kafka_session_timeout_ms=3000, kafka_heartbeat_interval_ms=1000,
-        broker_epoch_check_s=0.5,
-    )
+        return [str(r[0]) for r in conn.execute(f"SELECT event_id FROM {schema}.effects")]
 
-    def handler(d):
-        d.conn.execute("INSERT INTO effects (event_id) VALUES (%s)", (d.event.id,))
 
-    good = event(str(uuid.uuid4()))
+def _epoch(kafka_bootstrap) -> None:
+    ensure_topics(KafkaOptions(bootstrap=kafka_bootstrap, partitions=3))
+    Broker(KafkaOptions(bootstrap=kafka_bootstrap)).establish_epoch()
+
+
+def _until(check, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not check():
+        time.sleep(0.1)
+    return check()
+
+
+def test_poison_is_dead_lettered_with_its_reason_and_the_rest_of_the_batch_commits(database_url, schema, kafka_bootstrap):
+    cfg = settings(database_url, schema, kafka_bootstrap)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(f"CREATE TABLE {schema}.effects (event_id uuid)")  # no key: a double effect would show
+    _epoch(kafka_bootstrap)
+    good, refused = event(str(uuid.uuid4())), event(str(uuid.uuid4()), issue_type="refuse-me")
+    wrong_topic = new_envelope(CaseAccepted(case_id=good.subject, unit="S1", accepted_on="2026-01-01", automatic=True),
+                               subject=good.subject, sequence=1, actor=SYSTEM)
+    tag = uuid.uuid4().hex.encode()
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    producer.send("xf.broker-epoch", value=uuid.uuid4().hex.encode(), partition=0).get(10)
-    for value in (b"not json at all", good.encode(), good.encode()):
+    for value in (b"not json at all " + tag, refused.encode(), good.encode(), good.encode(), wrong_topic.encode()):
         producer.send(TOPIC_INTAKE, key=good.subject.encode(), value=value).get(10)
     producer.close()
-    c = IdempotentConsumer(settings, f"t{uuid.uuid4().hex[:6]}", [TOPIC_INTAKE], handler)
+    c = _consumer(cfg, f"t{uuid.uuid4().hex[:6]}", handler_fail=lambda ev: ev.payload.issue_type == "refuse-me")
     t = threading.Thread(target=c.run)
     t.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (c.applied >= 1 and c.dead_lettered >= 1 and c.duplicates >= 1):
-        time.sleep(0.1)
+    _until(lambda: c.applied >= 1 and c.dead_lettered >= 3 and c.duplicates >= 1)
     c.stop.set()
     t.join(15)
-    assert (c.applied, c.dead_lettered, c.duplicates) == (1, 1, 1)
-    with psycopg.connect(database_url) as conn:
-        assert conn.execute(f"SELECT count(*) FROM {schema}.effects").fetchone()[0] == 1
+    assert (c.applied, c.dead_lettered, c.duplicates) == (1, 3, 1)
+    assert _effects(database_url, schema) == [good.id]
     dlq = KafkaConsumer(TOPIC_DEAD_LETTER, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest",
                         consumer_timeout_ms=5000)
-    reasons = [dict(r.headers).get("xf-dlq-reason", b"").decode() for r in dlq if r.value == b"not json at all"]
+    reasons = {r.value: dict(r.headers).get("xf-dlq-reason", b"").decode() for r in dlq}
     dlq.close()
-    assert reasons and reasons[0].startswith("undecodable")
+    assert reasons[b"not json at all " + tag].startswith("undecodable")
+    assert "does not belong on topic" in reasons[wrong_topic.encode()]
+    assert "cannot take it" in reasons[refused.encode()]
+    with psycopg.connect(database_url) as conn:
+        outcome = conn.execute(f"SELECT outcome FROM {schema}.processed_events WHERE event_id = %s", (refused.id,)).fetchone()
+    assert outcome == ("dead-lettered",)
+
+
+def test_two_instances_of_a_consumer_share_the_partitions_and_apply_each_event_once(database_url, schema, kafka_bootstrap):
+    """Production scales a consumer by running several instances in one group."""
+    cfg = settings(database_url, schema, kafka_bootstrap)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(f"CREATE TABLE {schema}.effects (event_id uuid)")  # no key: a double effect would show
+    _epoch(kafka_bootstrap)
+    name = f"g{uuid.uuid4().hex[:6]}"
+    a, b = _consumer(cfg, name), _consumer(cfg, name)
+    threads = [threading.Thread(target=c.run) for c in (a, b)]
+    for t in threads:
+        t.start()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=5)
+    sent = [event(str(uuid.uuid4())) for _ in range(300)]
+    for ev in sent[:150]:
+        producer.send(TOPIC_INTAKE, key=ev.subject.encode(), value=ev.encode())
+    producer.flush()
+    assert _until(lambda: a.applied > 0 and b.applied > 0), (a.applied, b.applied)  # both got partitions
+    a.stop.set()  # one instance goes away: the other takes its partitions over
+    threads[0].join(15)
+    for ev in sent[150:]:
+        producer.send(TOPIC_INTAKE, key=ev.subject.encode(), value=ev.encode())
+    producer.close()
+    mine = {e.id for e in sent}
+    assert _until(lambda: len(mine & set(_effects(database_url, schema))) == 300, timeout=60)
+    b.stop.set()
+    threads[1].join(15)
+    applied = [e for e in _effects(database_url, schema) if e in mine]
+    assert sorted(applied) == sorted(mine)  # each exactly once
+
+
+def test_relay_forgets_what_the_broker_acknowledged_and_gives_a_new_broker_the_whole_store(
+    database_url, schema, kafka_bootstrap
+):
+    cfg = settings(database_url, schema, kafka_bootstrap, service="intake")
+    store = EventStore("intake", Waker("unused"))
+    case_id = str(uuid.uuid4())
+
+    def run_relay(until) -> Relay:
+        relay = Relay(cfg, Broker(KafkaOptions.from_settings(cfg)), store.waker)
+        t = threading.Thread(target=relay.run)
+        t.start()
+        try:
+            assert _until(lambda: until(relay))
+        finally:
+            relay.stop.set()
+            t.join(15)
+        return relay
+
+    with connect(database_url, schema, autocommit=True) as conn:
+        store.append(conn, [event(case_id)])
+        # a relay that never published to this broker publishes the whole store first
+        run_relay(lambda r: r.republished == 1 and conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0)
+        store.append(conn, [event(case_id, 2)])
+        # as if the broker had restarted empty since: its epoch is not the one the store last went to
+        conn.execute("UPDATE relay_state SET broker_epoch = 'a-broker-that-lost-its-memory'")
+        run_relay(lambda r: r.republished == 2 and conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0)
+    topic = KafkaConsumer(TOPIC_INTAKE, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest",
+                          consumer_timeout_ms=3000)
+    versions = [Envelope.decode(r.value).sequence for r in topic if r.key == case_id.encode()]
+    topic.close()
+    assert versions[:2] == [1, 1] and 2 in versions  # in order within the case; duplicates are the consumers' job
+    assert versions.index(2) > versions.index(1)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from backbone.auth import Directory
+from backbone.auth import OrgTree
 from routing.domain import NoResponsibleUnit, PetitionFacts, RoutingError, RuleTable, check_reassign, decide
 
 SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed"
-ORG = Directory.load(SEED / "org.yaml").org
+ORG = OrgTree.load(SEED / "org.yaml")
 TABLE = RuleTable.load(SEED / "routing-rules.yaml", SEED / "taxonomy.yaml")
 
 

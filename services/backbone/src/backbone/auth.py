@@ -1,17 +1,20 @@
-"""Who may see what: the organisation tree, principals bound to a unit and a role, and scopes.
+"""Principals: who is calling, bound to an organisation unit and a role.
 
-In embedded mode the tree and the bearer tokens come from a seed file (deploy/seed/org.yaml).
-A principal sees its own unit's subtree; headquarters (the root) sees everything; a case about an
-accused unit is invisible to that unit and everything under it (条例 Art. 30, 46(五)).
+Production authenticates signed tokens (JWT, OIDC-style): issuer, audience and expiry are checked,
+keys come from a JWKS endpoint or a configured public key (PyJWT does the cryptography), and the
+principal's unit and role are claims. Embedded mode (and only embedded mode) also accepts the demo
+tokens of ``deploy/seed/demo-tokens.yaml``; the production image and compose do not ship that file.
 """
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
+import jwt
 import yaml
 
 ROLES = {
@@ -25,6 +28,7 @@ ROLES = {
     "operator",  # 运维
     "admin",
 }
+LIAISON_ROLES = frozenset({"union_liaison", "government_liaison"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ class OrgTree:
             walk(n, None)
         return cls(units, children)
 
+    @classmethod
+    def load(cls, path: Path) -> OrgTree:
+        return cls.from_nodes(yaml.safe_load(Path(path).read_text(encoding="utf-8"))["units"])
+
     def get(self, unit_id: str) -> Unit:
         return self.units[unit_id]
 
@@ -80,6 +88,14 @@ class OrgTree:
         while cur is not None:
             out.append(cur)
             cur = self.units[cur].parent
+        return out
+
+    def subtree(self, unit_id: str) -> list[str]:
+        out, todo = [], [unit_id]
+        while todo:
+            u = todo.pop()
+            out.append(u)
+            todo.extend(self.children.get(u, ()))
         return out
 
     def is_within(self, unit_id: str, root: str) -> bool:
@@ -101,42 +117,108 @@ class OrgTree:
                 return c
         return None
 
+    def name(self, unit_id: str | None) -> str | None:
+        return self.units[unit_id].name if unit_id in self.units else None
+
     @cached_property
     def subsidiaries(self) -> list[str]:
         return [u.id for u in self.units.values() if u.kind == "subsidiary"]
 
 
-@dataclass
-class Directory:
-    org: OrgTree
-    tokens: dict[str, Principal]
+class InvalidToken(Exception):
+    """The token is not one this deployment accepts (the reason is for logs, not for the caller)."""
 
-    @classmethod
-    def load(cls, path: Path) -> Directory:
+
+class Authenticator(Protocol):
+    def authenticate(self, token: str) -> Principal: ...
+
+
+def _checked(org: OrgTree, pid: str, unit: str, role: str) -> Principal:
+    if role not in ROLES:
+        raise InvalidToken(f"unknown role {role!r}")
+    if unit not in org:
+        raise InvalidToken(f"unknown unit {unit!r}")
+    return Principal(pid, unit, role)
+
+
+class DemoTokens:
+    """Fixed bearer tokens from a seed file: embedded mode only."""
+
+    def __init__(self, path: Path, org: OrgTree):
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        org = OrgTree.from_nodes(data["units"])
-        tokens: dict[str, Principal] = {}
-        for p in data.get("principals", []):
-            if p["role"] not in ROLES:
-                raise ValueError(f"principal {p['id']}: unknown role {p['role']}")
-            if p["unit"] not in org:
-                raise ValueError(f"principal {p['id']}: unknown unit {p['unit']}")
-            tokens[p["token"]] = Principal(p["id"], p["unit"], p["role"])
-        return cls(org, tokens)
+        self._by_hash: dict[bytes, Principal] = {}
+        for p in data["principals"]:
+            try:
+                principal = _checked(org, p["id"], p["unit"], p["role"])
+            except InvalidToken as e:
+                raise ValueError(f"demo principal {p['id']}: {e}") from None
+            self._by_hash[hashlib.sha256(p["token"].encode()).digest()] = principal
 
-    def authenticate(self, token: str) -> Principal | None:
-        # constant-time comparison against every token, so timing does not leak a prefix
-        found = None
-        for known, principal in self.tokens.items():
-            if hmac.compare_digest(known.encode(), token.encode()):
-                found = principal
-        return found
+    def authenticate(self, token: str) -> Principal:
+        # looked up by hash: the comparison never runs over the secret itself
+        principal = self._by_hash.get(hashlib.sha256(token.encode()).digest())
+        if principal is None:
+            raise InvalidToken("not a demo token")
+        return principal
 
-    def can_see_unit(self, principal: Principal, unit_id: str | None) -> bool:
-        return unit_id is not None and self.org.is_within(unit_id, principal.unit)
 
-    def can_see_case(self, principal: Principal, units: list[str | None], accused_unit: str | None) -> bool:
-        """Scope rule shared by every read: in the principal's subtree, and not the accused's."""
-        if accused_unit and accused_unit in self.org and self.org.is_within(principal.unit, accused_unit):
-            return False
-        return any(self.can_see_unit(principal, u) for u in units)
+class JwtAuthenticator:
+    """Signed tokens from the group's identity provider (OIDC-style access tokens)."""
+
+    def __init__(
+        self,
+        org: OrgTree,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: list[str],
+        public_key: str | None = None,
+        jwks_url: str | None = None,
+        unit_claim: str = "xf_unit",
+        role_claim: str = "xf_role",
+        leeway_s: int = 30,
+    ):
+        if not (public_key or jwks_url):
+            raise ValueError("JWT authentication needs a public key or a JWKS URL")
+        if any(a.upper().startswith("HS") or a.lower() == "none" for a in algorithms):
+            raise ValueError("only asymmetric JWT algorithms are accepted (RS*, PS*, ES*, EdDSA)")
+        self.org = org
+        self.issuer, self.audience, self.algorithms = issuer, audience, algorithms
+        self._key = public_key
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        self.unit_claim, self.role_claim, self.leeway = unit_claim, role_claim, leeway_s
+
+    def authenticate(self, token: str) -> Principal:
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except (jwt.PyJWTError, ValueError) as e:
+            raise InvalidToken(f"{type(e).__name__}: {e}") from None
+        unit, role = claims.get(self.unit_claim), claims.get(self.role_claim)
+        if not isinstance(unit, str) or not isinstance(role, str):
+            raise InvalidToken(f"token lacks {self.unit_claim}/{self.role_claim}")
+        return _checked(self.org, str(claims["sub"]), unit, role)
+
+
+class Chain:
+    """Tries each authenticator in turn (embedded mode: demo tokens, then JWTs if configured)."""
+
+    def __init__(self, *authenticators: Authenticator):
+        self.authenticators = authenticators
+
+    def authenticate(self, token: str) -> Principal:
+        reasons = []
+        for a in self.authenticators:
+            try:
+                return a.authenticate(token)
+            except InvalidToken as e:
+                reasons.append(str(e))
+        raise InvalidToken("; ".join(reasons) or "no authenticator")

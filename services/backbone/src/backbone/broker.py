@@ -1,11 +1,16 @@
-"""Kafka administration: topics, and the broker epoch that tells us the broker lost its memory.
+"""Everything that knows about the broker: topics, producers, and the embedded broker's amnesia.
 
-The embedded broker keeps everything in memory: after a restart it is empty, with no topics and
-no committed offsets. A record in the one-partition topic ``xf.broker-epoch`` names the broker's
-incarnation. The first relay that finds the topic empty writes a fresh id; whoever reads offset 0
-learns the current epoch. When the epoch a relay or consumer remembers differs from the one it
-reads, the broker restarted: relays publish their whole outbox again, consumers re-read from the
-beginning and drop what their tracking table says they already applied.
+The embedded broker (Tansu) keeps everything in memory: after a restart it is empty, with no topics
+and no committed offsets. A record in the one-partition topic ``xf.broker-epoch`` names the
+broker's incarnation. ``Broker.establish_epoch`` (the relays call it) creates the topics and writes
+a fresh epoch when there is none; whoever reads offset 0 learns the current one. This module is
+the only place that deals with it:
+
+- a relay whose store was last published to another epoch republishes its whole store;
+- a ``Subscription`` that sees the epoch change joins again and resumes from the positions stored
+  for the new epoch (none yet: from offset 0); the consumer's tracking rows drop what it applied.
+
+With Apache Kafka (production) the epoch never changes and none of this ever triggers.
 """
 
 from __future__ import annotations
@@ -13,15 +18,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .contracts import DATA_TOPICS, TOPIC_BROKER_EPOCH
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("backbone.broker")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,11 @@ class KafkaOptions:
     session_timeout_ms: int = 45_000
     heartbeat_interval_ms: int = 3_000
     request_timeout_ms: int = 30_000
+    fetch_max_wait_ms: int = 10
+    max_poll_records: int = 500
+    linger_ms: int = 2
+    idempotent: bool = True
+    epoch_check_s: float = 1.0
 
     @classmethod
     def from_settings(cls, s) -> KafkaOptions:
@@ -42,6 +53,11 @@ class KafkaOptions:
             session_timeout_ms=s.kafka_session_timeout_ms,
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             request_timeout_ms=s.kafka_request_timeout_ms,
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+            max_poll_records=s.kafka_max_poll_records,
+            linger_ms=s.kafka_linger_ms,
+            idempotent=s.kafka_idempotent_producer,
+            epoch_check_s=s.broker_epoch_check_s,
         )
 
 
@@ -50,11 +66,7 @@ def ensure_topics(opts: KafkaOptions) -> list[str]:
     admin = KafkaAdminClient(bootstrap_servers=opts.bootstrap, request_timeout_ms=opts.request_timeout_ms)
     try:
         existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(t, opts.partitions, opts.replication)
-            for t in DATA_TOPICS
-            if t not in existing
-        ]
+        wanted = [NewTopic(t, opts.partitions, opts.replication) for t in DATA_TOPICS if t not in existing]
         if TOPIC_BROKER_EPOCH not in existing:
             # never expire the epoch record (production Kafka keeps it for good)
             wanted.append(NewTopic(TOPIC_BROKER_EPOCH, 1, opts.replication, topic_configs={"retention.ms": "-1"}))
@@ -70,43 +82,70 @@ def ensure_topics(opts: KafkaOptions) -> list[str]:
         admin.close()
 
 
+def make_producer(opts: KafkaOptions, idempotent: bool | None = None) -> KafkaProducer:
+    idempotent = opts.idempotent if idempotent is None else idempotent
+    return KafkaProducer(
+        bootstrap_servers=opts.bootstrap,
+        acks="all",
+        enable_idempotence=idempotent,
+        # without idempotence, one request in flight keeps each partition (so each case) in order
+        max_in_flight_requests_per_connection=5 if idempotent else 1,
+        linger_ms=opts.linger_ms,
+        batch_size=256 * 1024,
+        request_timeout_ms=opts.request_timeout_ms,
+        max_block_ms=opts.request_timeout_ms,
+    )
+
+
+def close_quietly(client) -> None:
+    if client is not None:
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - closing a client of a broker that is gone
+            pass
+
+
 class EpochReader:
-    """Reads the broker epoch (offset 0 of the epoch topic) on a dedicated consumer."""
+    """Reads the broker epoch (offset 0 of the epoch topic), remembering it for ``epoch_check_s``."""
 
     def __init__(self, opts: KafkaOptions):
         self._opts = opts
         self._consumer: KafkaConsumer | None = None
         self._tp = TopicPartition(TOPIC_BROKER_EPOCH, 0)
+        self._known: str | None = None
+        self._read_at = 0.0
 
-    def _client(self) -> KafkaConsumer:
-        if self._consumer is None:
-            self._consumer = KafkaConsumer(
-                bootstrap_servers=self._opts.bootstrap,
-                enable_auto_commit=False,
-                allow_auto_create_topics=False,
-                request_timeout_ms=self._opts.request_timeout_ms,
-            )
-        return self._consumer
+    def current(self) -> str | None:
+        """The epoch, re-read at most every ``epoch_check_s``; None when there is none (yet)."""
+        if self._known is None or time.monotonic() - self._read_at > self._opts.epoch_check_s:
+            self._known = self.read()
+            self._read_at = time.monotonic()
+        return self._known
 
     def read(self) -> str | None:
-        """The current epoch, or None when the broker has none yet (or cannot be reached)."""
         try:
-            c = self._client()
-            parts = c.partitions_for_topic(TOPIC_BROKER_EPOCH)
-            if not parts:
+            if self._consumer is None:
+                self._consumer = KafkaConsumer(
+                    bootstrap_servers=self._opts.bootstrap,
+                    enable_auto_commit=False,
+                    allow_auto_create_topics=False,
+                    request_timeout_ms=self._opts.request_timeout_ms,
+                    fetch_max_wait_ms=self._opts.fetch_max_wait_ms,
+                )
+            c = self._consumer
+            if not c.partitions_for_topic(TOPIC_BROKER_EPOCH):
                 c._client.cluster.request_update()  # noqa: SLF001 - refresh stale metadata after a restart
                 return None
             c.assign([self._tp])
-            c.seek(self._tp, 0)
             # several relays may have raced to write an epoch: the record at offset 0 is the one;
             # records buffered from an earlier fetch may come first, so look for offset 0 itself
             deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline:
-                for batch in c.poll(timeout_ms=200).values():
+                c.seek(self._tp, 0)
+                for batch in c.poll(timeout_ms=200, max_records=10).values():
                     for rec in batch:
                         if rec.offset == 0:
                             return rec.value.decode()
-                c.seek(self._tp, 0)
             return None
         except KafkaError as e:
             log.warning("epoch read failed: %s", type(e).__name__)
@@ -114,36 +153,127 @@ class EpochReader:
             return None
 
     def close(self) -> None:
+        close_quietly(self._consumer)
+        self._consumer = None
+
+
+class Broker:
+    """One process's view of the broker: options, the epoch, producers."""
+
+    def __init__(self, opts: KafkaOptions):
+        self.opts = opts
+        self.epochs = EpochReader(opts)
+
+    def establish_epoch(self) -> str | None:
+        """The broker's epoch, creating the topics and writing a fresh epoch if it has none."""
+        epoch = self.epochs.current()
+        if epoch is not None:
+            return epoch
+        producer = None
+        try:
+            ensure_topics(self.opts)
+            # a plain producer of its own: an idempotent one may be wedged on a producer id the
+            # restarted broker no longer knows
+            producer = make_producer(self.opts, idempotent=False)
+            producer.send(TOPIC_BROKER_EPOCH, key=b"epoch", value=uuid.uuid4().hex.encode(), partition=0).get(
+                timeout=self.opts.request_timeout_ms / 1000
+            )
+        except KafkaError as e:
+            log.warning("could not establish a broker epoch: %s", type(e).__name__)
+            return None
+        finally:
+            close_quietly(producer)
+        # two relays may both have written one: the record at offset 0 wins for everybody
+        self.epochs._known = None  # noqa: SLF001
+        return self.epochs.current()
+
+    def close(self) -> None:
+        self.epochs.close()
+
+
+Positions = Callable[[str], dict[tuple[str, int], int]]
+
+
+class Subscription:
+    """A consumer group member that survives the broker losing its memory.
+
+    ``poll`` returns the current epoch and the records; positions (where to resume in each
+    partition) come from ``positions(epoch)``, i.e. from the consumer's own database, so the
+    broker's committed offsets are never trusted for correctness.
+    """
+
+    def __init__(self, broker: Broker, group: str, topics: list[str], positions: Positions):
+        self.broker = broker
+        self.group = group
+        self.topics = topics
+        self.positions = positions
+        self.epoch: str | None = None
+        self._consumer: KafkaConsumer | None = None
+
+    def _join(self) -> KafkaConsumer:
+        o = self.broker.opts
+        ensure_topics(o)  # all topics exist before joining, so the assignment covers them
+        consumer = KafkaConsumer(
+            bootstrap_servers=o.bootstrap,
+            # one group per broker epoch: a member from before a restart can never hold up the new
+            # group's rebalance (positions live in the database, not in the group)
+            group_id=f"{self.group}.{(self.epoch or '')[:8]}",
+            client_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # end offsets of the embedded broker are unreliable
+            allow_auto_create_topics=False,
+            session_timeout_ms=o.session_timeout_ms,
+            heartbeat_interval_ms=o.heartbeat_interval_ms,
+            request_timeout_ms=max(o.request_timeout_ms, o.session_timeout_ms + 5_000),
+            max_poll_records=o.max_poll_records,
+            fetch_max_wait_ms=o.fetch_max_wait_ms,
+        )
+        me, epoch = self, self.epoch
+
+        class Resume(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):
+                pass
+
+            def on_partitions_assigned(self, assigned):
+                known = me.positions(epoch)
+                for tp in assigned:
+                    consumer.seek(tp, known.get((tp.topic, tp.partition), 0))
+
+        consumer.subscribe(self.topics, listener=Resume())
+        return consumer
+
+    def poll(self, timeout_ms: int = 200) -> tuple[str | None, dict]:
+        epoch = self.broker.epochs.current()
+        if epoch is None:  # no broker, or no epoch written yet: the relays will write one
+            time.sleep(timeout_ms / 1000)
+            return None, {}
+        if epoch != self.epoch:
+            if self.epoch is not None:
+                log.info("broker epoch changed (%s -> %s): reading %s again from the start", self.epoch[:8], epoch[:8], self.topics)
+            self.close()
+            self.epoch = epoch
+        try:
+            if self._consumer is None:
+                self._consumer = self._join()
+            return self.epoch, self._consumer.poll(timeout_ms=timeout_ms)
+        except KafkaError as e:
+            log.warning("poll failed (%s); joining again", type(e).__name__)
+            self.close()
+            time.sleep(0.2)
+            return self.epoch, {}
+
+    def commit(self) -> None:
+        """Commit offsets to the broker, for lag monitoring only (positions that matter are in the database)."""
         if self._consumer is not None:
             try:
-                self._consumer.close()
-            except Exception:  # noqa: BLE001 - closing a broken client
+                self._consumer.commit_async()
+            except KafkaError as e:
+                log.debug("offset commit failed (%s)", type(e).__name__)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close(autocommit=False)
+            except Exception:  # noqa: BLE001 - closing a member of a broker that is gone
                 pass
             self._consumer = None
-
-
-def establish_epoch(opts: KafkaOptions, reader: EpochReader) -> str | None:
-    """Return the broker's epoch, creating topics and writing a fresh epoch if it has none."""
-    epoch = reader.read()
-    if epoch is not None:
-        return epoch
-    producer = None
-    try:
-        ensure_topics(opts)
-        # a plain producer of its own: an idempotent one may be wedged on a producer id the
-        # restarted broker no longer knows
-        producer = KafkaProducer(bootstrap_servers=opts.bootstrap, acks="all", request_timeout_ms=opts.request_timeout_ms)
-        producer.send(TOPIC_BROKER_EPOCH, key=b"epoch", value=uuid.uuid4().hex.encode(), partition=0).get(
-            timeout=opts.request_timeout_ms / 1000
-        )
-    except KafkaError as e:
-        log.warning("could not establish a broker epoch: %s", type(e).__name__)
-        return None
-    finally:
-        if producer is not None:
-            try:
-                producer.close(timeout=2)
-            except Exception:  # noqa: BLE001
-                pass
-    # two relays may both have written one: the record at offset 0 wins for everybody
-    return reader.read()

@@ -1,308 +1,314 @@
-"""Idempotent Kafka consumer: at-least-once delivery, exactly-once effects.
+"""Idempotent consumer: at-least-once delivery, exactly-once effects, a whole poll per transaction.
 
-For every record: one PostgreSQL transaction inserts the tracking row (consumer, event id) and
-applies the handler's effect (projection rows, new events + outbox). A tracking row that already
-exists means the event was applied before: nothing happens. The consumer's position in each
-partition is written in that same transaction (per broker epoch) and is where it resumes; Kafka
-offsets are committed only after the database commit (auto-commit is off) and serve monitoring.
-A crash between the two replays records that the tracking table then drops.
+A service reacts to events through a ``Projection``: ``load`` reads the state of the batch's cases
+in one go, ``apply`` (pure) folds one event into one case's state and names the events it causes,
+``save`` writes the changed states back. For each poll the consumer runs one PostgreSQL transaction
+in pipeline mode, in three round trips:
 
-A record that cannot be decoded or whose handler keeps failing goes to the dead-letter topic with
-the reason, and the consumer goes on. Transient database errors are retried without giving up.
+1. insert the tracking rows of every event in the batch, returning the ones that are new
+   (a tracking row that exists means the event was applied before: it is skipped), and load states;
+2. (only if the projection emits events) load the versions of the cases' own streams;
+3. apply the new events in memory, then send every write at once — changed states, caused events
+   and their outbox rows, case scope, tracking outcomes, positions per partition — and COMMIT.
+
+A record that is not a valid event for its topic, or whose ``apply`` raises, is dead-lettered with
+the reason and the rest of the batch commits. If the write itself fails, the batch is retried event
+by event, each in its own transaction, so one bad event cannot hold up the others. Transient
+errors (database gone, deadlock, a concurrent append to the same stream) retry without giving up.
+Kafka offsets are committed after the database commit, for lag monitoring only: the consumer
+resumes from the positions it wrote with its effects.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
 import psycopg
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import telemetry
-from .broker import EpochReader, KafkaOptions, ensure_topics
-from .contracts import TOPIC_DEAD_LETTER, Payload
+from . import telemetry, visibility
+from .broker import Broker, Subscription, close_quietly, make_producer
+from .contracts import TOPIC_DEAD_LETTER, Event
 from .db import connect
-from .envelope import Actor, Envelope
-from .eventstore import ConcurrencyConflict, record
-from .settings import BackboneSettings
+from .envelope import SYSTEM, Envelope, PoisonEvent
+from .eventstore import ConcurrencyConflict, EventStore, conflicts_detected
 
 log = logging.getLogger("backbone.consumer")
 tracer = trace.get_tracer("backbone.consumer")
 
+S = TypeVar("S")
+
+
+class Projection(Protocol, Generic[S]):
+    """What a service gives its consumer. ``apply`` must be pure: it returns a new state (or the
+    same object when nothing changed) and the events the change causes, and raises for an event it
+    cannot take (that event is dead-lettered)."""
+
+    emits: bool
+
+    def load(self, conn: psycopg.Connection, case_ids: list[str]) -> dict[str, S]: ...
+
+    def apply(self, state: S | None, event: Envelope) -> tuple[S | None, list[Event]]: ...
+
+    def save(self, conn: psycopg.Connection, states: dict[str, S]) -> None: ...
+
 
 @dataclass
-class Delivery:
-    """What a handler gets: the event, the open transaction, and a way to record new events."""
-
-    conn: psycopg.Connection
-    event: Envelope
-    service: str
-
-    def emit(self, subject: str, items: Iterable[tuple[str, Payload]], actor: Actor | None = None) -> list[Envelope]:
-        """Append events caused by this delivery to the service's own stream ``subject``."""
-        return record(
-            self.conn,
-            self.service,
-            subject,
-            None,
-            items,
-            actor or self.event.actor,
-            correlationid=self.event.correlationid,
-            causationid=self.event.id,
-        )
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    headers: list = field(default_factory=list)
+    event: Envelope | None = None
+    poison: str | None = None
 
 
-Handler = Callable[[Delivery], None]
+@dataclass
+class Applied:
+    fresh: set[str]  # ids of the events applied now (not seen before)
+    caused: list[Envelope]  # events the projection emitted, recorded in the store
+    rejected: list[tuple[Envelope, str]]  # events apply() refused, with the reason
+
+
+_TRACK = (
+    "INSERT INTO processed_events (consumer, event_id) SELECT %s, unnest(%s::uuid[])"
+    " ON CONFLICT DO NOTHING RETURNING event_id"
+)
+_DEAD = (
+    "INSERT INTO processed_events (consumer, event_id, outcome) SELECT %s, unnest(%s::uuid[]), 'dead-lettered'"
+    " ON CONFLICT (consumer, event_id) DO UPDATE SET outcome = 'dead-lettered'"
+)
+_POSITIONS = (
+    "INSERT INTO consumer_positions (consumer, topic, partition, epoch, next_offset)"
+    " SELECT %s, * FROM unnest(%s::text[], %s::int[], %s::text[], %s::bigint[])"
+    " ON CONFLICT (consumer, topic, partition) DO UPDATE"
+    " SET epoch = EXCLUDED.epoch, next_offset = EXCLUDED.next_offset"
+)
+_TRANSIENT = (psycopg.OperationalError, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure,
+              ConcurrencyConflict)
+
+
+def apply_events(
+    conn: psycopg.Connection,
+    consumer: str,
+    projection: Projection,
+    store: EventStore,
+    events: Sequence[Envelope],
+    *,
+    emit: bool = True,
+    span_for=None,
+) -> Applied:
+    """The heart of a consumer (and of a rebuild), inside the caller's transaction: skip what was
+    applied before, fold the rest into their cases' states, write states, caused events, scope and
+    tracking rows. ``span_for(event)`` may return a span whose context the caused events carry."""
+    case_ids = sorted({e.subject for e in events})
+    fresh_cur = conn.execute(_TRACK, (consumer, [e.id for e in events]))
+    states = projection.load(conn, case_ids) if case_ids else {}
+    fresh = {str(row[0]) for row in fresh_cur.fetchall()}
+    emitting = emit and projection.emits
+    versions = store.versions(conn, case_ids) if emitting and fresh else {}
+    changed: dict[str, Any] = {}
+    caused: list[Envelope] = []
+    rejected: list[tuple[Envelope, str]] = []
+    for ev in events:
+        if ev.id not in fresh:
+            continue
+        span = span_for(ev) if span_for else None
+        try:
+            state, emitted = projection.apply(states.get(ev.subject), ev)
+        except Exception as e:  # noqa: BLE001 - a handler that cannot take an event
+            rejected.append((ev, f"{type(e).__name__}: {e}"[:1000]))
+            if span is not None:
+                span.set_status(Status(StatusCode.ERROR, "dead-lettered"))
+            continue
+        if state is not states.get(ev.subject):
+            states[ev.subject] = changed[ev.subject] = state
+        if emitted and emitting:
+            tp = telemetry.traceparent_of(span) if span is not None and span.is_recording() else ev.traceparent
+            version = versions.get(ev.subject, 0)
+            caused += store.envelopes(ev.subject, version, emitted, SYSTEM, correlationid=ev.correlationid,
+                                      causationid=ev.id, traceparent=tp)
+            versions[ev.subject] = version + len(emitted)
+    if changed:
+        projection.save(conn, dict(sorted(changed.items())))
+    store.append(conn, caused)
+    visibility.record(conn, [e for e in events if e.id in fresh] + caused)
+    if rejected:
+        conn.execute(_DEAD, (consumer, [e.id for e, _ in rejected]))
+    return Applied(fresh, caused, rejected)
 
 
 class IdempotentConsumer:
-    def __init__(self, settings: BackboneSettings, name: str, topics: list[str], handler: Handler):
+    def __init__(
+        self,
+        settings,
+        name: str,
+        topics: list[str],
+        projection: Projection,
+        store: EventStore,
+        broker: Broker,
+        stop: threading.Event | None = None,
+    ):
         self.s = settings
         self.name = f"{settings.service}.{name}"
         self.topics = topics
-        self.handler = handler
-        self.opts = KafkaOptions.from_settings(settings)
-        self.stop = threading.Event()
+        self.projection = projection
+        self.store = store
+        self.broker = broker
+        self.stop = stop or threading.Event()
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
-        self.epoch: str | None = None
         self._conn: psycopg.Connection | None = None
-        self._dlq: KafkaProducer | None = None
+        self._dlq = None
 
-    # -- connections ----------------------------------------------------------------------
+    # -- the loop --------------------------------------------------------------------------------
+    def run(self) -> None:
+        source = Subscription(self.broker, f"xf.{self.name}", self.topics, self._positions)
+        try:
+            while not self.stop.is_set():
+                epoch, batches = source.poll(timeout_ms=200)
+                if not batches:
+                    continue
+                records = [
+                    Record(tp.topic, tp.partition, r.offset, r.value, r.headers)
+                    for tp, rs in batches.items()
+                    for r in rs
+                ]
+                self.handle(epoch or "", records)
+                source.commit()
+        finally:
+            source.close()
+            close_quietly(self._dlq)
+            close_quietly(self._conn)
+
+    def handle(self, epoch: str, records: list[Record]) -> None:
+        """Apply a batch: one transaction, or event by event if the batch cannot commit."""
+        for r in records:
+            try:
+                r.event = Envelope.decode(r.value, r.topic)
+            except PoisonEvent as e:
+                r.poison = f"undecodable: {e}"
+        try:
+            self._with_retries(lambda: self._apply(epoch, records))
+        except Exception as e:  # noqa: BLE001 - isolate whatever broke the batch
+            log.warning("batch of %d failed (%s: %s); applying one by one", len(records), type(e).__name__, e)
+            for r in records:
+                try:
+                    self._with_retries(lambda r=r: self._apply(epoch, [r]))
+                except Exception as e1:  # noqa: BLE001
+                    r.poison = f"{type(e1).__name__}: {e1}"[:1000]
+                    self._with_retries(lambda r=r: self._apply(epoch, [r]))
+
+    # -- one transaction ---------------------------------------------------------------------------
+    def _apply(self, epoch: str, records: list[Record]) -> None:
+        conn = self._db()
+        start = time.time_ns()
+        events = [r.event for r in records if r.event is not None and r.poison is None]
+        topic_of = {r.event.id: r.topic for r in records if r.event is not None}
+        spans: list = []
+
+        def span_for(ev: Envelope):
+            span = tracer.start_span(
+                f"{topic_of[ev.id]} process", context=telemetry.parent_context(ev.traceparent),
+                kind=SpanKind.CONSUMER, start_time=start,
+                attributes={"messaging.system": "kafka", "messaging.operation.type": "process",
+                            "messaging.destination.name": topic_of[ev.id], "messaging.message.id": ev.id,
+                            "messaging.consumer.group.name": f"xf.{self.name}",
+                            "xf.event_type": ev.type, "xf.case_id": ev.subject},
+            )
+            spans.append(span)
+            return span
+
+        with conflicts_detected(), conn.pipeline(), conn.transaction():
+            done = apply_events(conn, self.name, self.projection, self.store, events, span_for=span_for)
+            refused = {e.id: reason for e, reason in done.rejected}
+            poison = [r for r in records if r.poison or (r.event is not None and r.event.id in refused)]
+            for r in poison:
+                r.poison = r.poison or refused[r.event.id]
+            if poison:
+                self._dead_letter(poison)
+                ids = [r.event.id for r in poison if r.event is not None and r.event.id not in refused]
+                if ids:
+                    conn.execute(_DEAD, (self.name, ids))
+            ends: dict[tuple[str, int], int] = {}
+            for r in records:
+                ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
+            keys = sorted(ends)
+            conn.execute(_POSITIONS, (self.name, [k[0] for k in keys], [k[1] for k in keys], [epoch] * len(keys),
+                                      [ends[k] for k in keys]))
+        if done.caused:
+            self.store.committed()
+        self.applied += len(done.fresh) - len(done.rejected)
+        self.duplicates += len(events) - len(done.fresh)
+        end = time.time_ns()
+        for span in spans:
+            span.end(end_time=end)
+        with tracer.start_as_current_span(
+            f"{self.name} batch", kind=SpanKind.CONSUMER, start_time=start,
+            links=telemetry.links([e.traceparent for e in events]),
+            attributes={"messaging.system": "kafka", "messaging.operation.type": "process",
+                        "messaging.batch.message_count": len(records), "xf.applied": len(done.fresh),
+                        "xf.caused": len(done.caused), "xf.dead_lettered": len(poison)},
+        ):
+            pass
+
+    def _with_retries(self, fn) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return fn()
+            except _TRANSIENT as e:
+                if self.stop.is_set() or (isinstance(e, ConcurrencyConflict) and attempt > 20):
+                    raise
+                if isinstance(e, psycopg.OperationalError):
+                    log.warning("database unavailable (%s); retrying", type(e).__name__)
+                    close_quietly(self._conn)
+                    self._conn = None
+                self.stop.wait(min(5.0, 0.05 * attempt))
+
+    # -- helpers -----------------------------------------------------------------------------------
     def _db(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
             self._conn = connect(self.s.database_url, self.s.schema, autocommit=True)
         return self._conn
 
-    def _kafka(self) -> KafkaConsumer:
-        return KafkaConsumer(
-            bootstrap_servers=self.opts.bootstrap,
-            # one group per broker epoch: a member of a group from before a restart can never
-            # hold up the new group's rebalance (positions live in the database, not in the group)
-            group_id=f"xf.{self.name}.{(self.epoch or '')[:8]}",
-            client_id=f"xf.{self.name}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",  # end offsets of the embedded broker are unreliable
-            allow_auto_create_topics=False,
-            session_timeout_ms=self.opts.session_timeout_ms,
-            heartbeat_interval_ms=self.opts.heartbeat_interval_ms,
-            request_timeout_ms=max(self.opts.request_timeout_ms, self.opts.session_timeout_ms + 5_000),
-            max_poll_records=self.s.kafka_max_poll_records,
-        )
-
-    # -- one record -----------------------------------------------------------------------
-    def process(self, topic: str, partition: int, offset: int, value: bytes, headers) -> str:
-        """Apply one record; returns 'applied', 'duplicate' or 'dead-lettered'."""
-        with tracer.start_as_current_span(
-            f"{topic} process",
-            context=telemetry.context_from_headers(headers),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": topic,
-                "messaging.consumer.group.name": f"xf.{self.name}.{(self.epoch or '')[:8]}",
-                "messaging.kafka.offset": offset,
-                "messaging.destination.partition.id": str(partition),
-            },
-        ) as span:
-            try:
-                env = Envelope.decode(value)
-            except ValueError as e:
-                span.set_status(Status(StatusCode.ERROR, "poison"))
-                self._dead_letter(topic, partition, offset, value, headers, f"undecodable: {e}")
-                with self._db().transaction():
-                    self._advance(self._db(), topic, partition, offset)
-                return "dead-lettered"
-            span.set_attribute("messaging.message.id", env.id)
-            span.set_attribute("xf.event_type", env.type)
-            span.set_attribute("xf.case_id", env.subject)
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    conn = self._db()
-                    with conn.transaction():
-                        fresh = conn.execute(
-                            "INSERT INTO processed_events (consumer, event_id) VALUES (%s, %s)"
-                            " ON CONFLICT DO NOTHING",
-                            (self.name, env.id),
-                        ).rowcount
-                        self._advance(conn, topic, partition, offset)
-                        if not fresh:
-                            span.set_attribute("xf.duplicate", True)
-                            self.duplicates += 1
-                            return "duplicate"
-                        self.handler(Delivery(conn, env, self.s.service))
-                    self.applied += 1
-                    return "applied"
-                except psycopg.OperationalError as e:
-                    # the database is away: wait for it, never give the event up
-                    log.warning("database unavailable (%s); retrying", type(e).__name__)
-                    self._conn = None
-                    self.stop.wait(min(5.0, 0.2 * attempt))
-                    if self.stop.is_set():
-                        raise
-                except ConcurrencyConflict:
-                    if attempt >= 10 * self.s.consumer_max_attempts:
-                        raise
-                except Exception as e:  # noqa: BLE001 - a failing handler must not stop the stream
-                    if attempt < self.s.consumer_max_attempts:
-                        self.stop.wait(0.1 * attempt)
-                        continue
-                    span.record_exception(e)
-                    span.set_status(Status(StatusCode.ERROR, "dead-lettered"))
-                    reason = f"{type(e).__name__}: {e}"[:1000]
-                    self._dead_letter(topic, partition, offset, value, headers, reason)
-                    with self._db().transaction():
-                        self._db().execute(
-                            "INSERT INTO processed_events (consumer, event_id, outcome) VALUES (%s, %s, 'dead-lettered')"
-                            " ON CONFLICT DO NOTHING",
-                            (self.name, env.id),
-                        )
-                        self._advance(self._db(), topic, partition, offset)
-                    return "dead-lettered"
-
-    def _advance(self, conn: psycopg.Connection, topic: str, partition: int, offset: int) -> None:
-        conn.execute(
-            "INSERT INTO consumer_positions (consumer, topic, partition, epoch, next_offset)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (consumer, topic, partition) DO UPDATE"
-            " SET epoch = EXCLUDED.epoch, next_offset = EXCLUDED.next_offset",
-            (self.name, topic, partition, self.epoch or "", offset + 1),
-        )
-
-    def _resume(self, consumer: KafkaConsumer, partitions) -> None:
-        """Seek each partition to where this consumer got to in the current broker epoch, else to 0."""
-        partitions = list(partitions)
-        if not partitions:
-            return
+    def _positions(self, epoch: str) -> dict[tuple[str, int], int]:
         rows = self._db().execute(
-            "SELECT topic, partition, next_offset FROM consumer_positions"
-            " WHERE consumer = %s AND epoch = %s",
-            (self.name, self.epoch or ""),
+            "SELECT topic, partition, next_offset FROM consumer_positions WHERE consumer = %s AND epoch = %s",
+            (self.name, epoch),
         ).fetchall()
-        known = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-        for tp in partitions:
-            consumer.seek(tp, known.get((tp.topic, tp.partition), 0))
+        return {(t, p): o for t, p, o in rows}
 
-    def _dead_letter(self, topic, partition, offset, value, headers, reason: str) -> None:
-        log.error("dead-lettering %s[%s]@%s: %s", topic, partition, offset, reason)
+    def _dead_letter(self, records: Sequence[Record]) -> None:
+        """Publish to the dead-letter topic (durably, before the batch commits) with the reason."""
         if self._dlq is None:
-            self._dlq = KafkaProducer(bootstrap_servers=self.opts.bootstrap, acks="all")
-        meta = {
-            "reason": reason,
-            "consumer": self.name,
-            "topic": topic,
-            "partition": partition,
-            "offset": offset,
-        }
-        hdrs = list(headers or []) + [
-            ("xf-dlq-reason", reason.encode()),
-            ("xf-dlq-consumer", self.name.encode()),
-            ("xf-dlq-origin", json.dumps(meta).encode()),
-        ]
-        self._dlq.send(TOPIC_DEAD_LETTER, value=value, headers=hdrs).get(timeout=self.opts.request_timeout_ms / 1000)
-        self.dead_lettered += 1
-
-    # -- loop -----------------------------------------------------------------------------
-    def _subscribe(self) -> KafkaConsumer:
-        """A fresh group member that resumes from the database's positions for this epoch."""
-        ensure_topics(self.opts)  # all topics exist before joining, so the assignment covers them
-        consumer = self._kafka()
-        me = self
-
-        class Resume(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):
-                pass
-
-            def on_partitions_assigned(self, assigned):
-                me._resume(consumer, assigned)
-
-        consumer.subscribe(self.topics, listener=Resume())
-        return consumer
-
-    def run(self) -> None:
-        consumer: KafkaConsumer | None = None
-        reader = EpochReader(self.opts)
-        checked = 0.0
-        try:
-            while self.epoch is None and not self.stop.is_set():
-                # positions are per broker epoch: learn it before reading anything
-                self.epoch = reader.read()
-                if self.epoch is None:
-                    self.stop.wait(0.2)
-            while not self.stop.is_set():
-                if consumer is None:
-                    try:
-                        consumer = self._subscribe()
-                    except KafkaError as e:
-                        log.warning("cannot join the group yet (%s)", type(e).__name__)
-                        self.stop.wait(0.5)
-                        continue
-                if time.monotonic() - checked > self.s.broker_epoch_check_s:
-                    checked = time.monotonic()
-                    epoch = reader.read()
-                    if epoch is not None and epoch != self.epoch:
-                        # the broker came back empty: read everything again; tracking drops repeats
-                        # (a new member: the old one's group state died with the old broker)
-                        log.info("broker epoch changed; re-reading from the beginning")
-                        self.epoch = epoch
-                        _close(consumer)
-                        consumer = None
-                        continue
-                try:
-                    batches = consumer.poll(timeout_ms=200)
-                except KafkaError as e:
-                    log.warning("poll failed (%s)", type(e).__name__)
-                    self.stop.wait(0.5)
-                    continue
-                if not batches:
-                    continue
-                for tp, records in batches.items():
-                    for r in records:
-                        self.process(tp.topic, tp.partition, r.offset, r.value, r.headers)
-                try:
-                    consumer.commit()
-                except KafkaError as e:
-                    # only for lag monitoring: positions that matter are in the database
-                    log.warning("offset commit failed (%s)", type(e).__name__)
-        finally:
-            reader.close()
-            _close(consumer)
-            if self._dlq is not None:
-                self._dlq.close(timeout=2)
-            if self._conn is not None:
-                self._conn.close()
-
-
-def _close(consumer: KafkaConsumer | None) -> None:
-    if consumer is not None:
-        try:
-            consumer.close(autocommit=False)
-        except Exception:  # noqa: BLE001 - closing a member of a broker that is gone
-            pass
-
-
-def serve(name: str, topics: list[str], handler: Handler, settings: BackboneSettings | None = None) -> None:
-    """Entrypoint body for a service's consumer process."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = settings or BackboneSettings()
-    telemetry.setup(settings.service, f"consumer-{name}", settings.traces_dir, settings.otlp_endpoint)
-    c = IdempotentConsumer(settings, name, topics, handler)
-    signal.signal(signal.SIGTERM, lambda *_: c.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: c.stop.set())
-    try:
-        c.run()
-    finally:
-        telemetry.shutdown()
+            self._dlq = make_producer(self.broker.opts, idempotent=False)
+        futures = []
+        for r in records:
+            log.error("dead-lettering %s[%s]@%s: %s", r.topic, r.partition, r.offset, r.poison)
+            origin = {"reason": r.poison, "consumer": self.name, "topic": r.topic, "partition": r.partition,
+                      "offset": r.offset}
+            headers = list(r.headers or []) + [
+                ("xf-dlq-reason", (r.poison or "").encode()),
+                ("xf-dlq-consumer", self.name.encode()),
+                ("xf-dlq-origin", json.dumps(origin).encode()),
+            ]
+            futures.append(self._dlq.send(TOPIC_DEAD_LETTER, value=r.value, headers=headers))
+        self._dlq.flush(timeout=self.s.kafka_request_timeout_ms / 1000)
+        for f in futures:
+            try:
+                f.get(timeout=0)
+            except KafkaError as e:
+                raise psycopg.OperationalError(f"dead-letter topic unavailable: {e}") from None  # retried
+        self.dead_lettered += len(records)

@@ -1,4 +1,10 @@
-"""PostgreSQL access: one pool per process, pinned to the service's own schema, and migrations."""
+"""PostgreSQL access pinned to a service's own schema, and migrations with one owner.
+
+Migrations are applied by ``migrate`` — run by ``python -m stack migrate`` (the embedded launcher
+does it before starting anything) or by the ``migrate`` one-shot service in docker-compose before
+the services start. A service process never migrates: it checks at start-up that its schema is
+current (``ensure_current``) and refuses to start otherwise, so an API and a consumer can never race.
+"""
 
 from __future__ import annotations
 
@@ -7,61 +13,85 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool
 
 
-def _conninfo(database_url: str, schema: str) -> str:
+class SchemaNotReady(RuntimeError):
+    pass
+
+
+def conninfo(database_url: str, schema: str) -> str:
     # search_path pins every connection to the service's schema: a service cannot read another's tables
     return psycopg.conninfo.make_conninfo(database_url, options=f"-c search_path={schema}")
 
 
-def connect(database_url: str, schema: str, **kw) -> psycopg.Connection:
-    return psycopg.connect(_conninfo(database_url, schema), row_factory=dict_row, **kw)
+def connect(database_url: str, schema: str, *, autocommit: bool = False, **kw) -> psycopg.Connection:
+    return psycopg.connect(conninfo(database_url, schema), autocommit=autocommit, **kw)
 
 
-def open_pool(database_url: str, schema: str, max_size: int = 10) -> ConnectionPool:
-    pool = ConnectionPool(
-        _conninfo(database_url, schema),
-        min_size=1,
-        max_size=max_size,
-        kwargs={"row_factory": dict_row},
-        open=False,
-    )
-    pool.open(wait=True, timeout=30)
+async def open_async_pool(database_url: str, schema: str, max_size: int = 10) -> AsyncConnectionPool:
+    pool = AsyncConnectionPool(conninfo(database_url, schema), min_size=min(4, max_size), max_size=max_size, open=False)
+    await pool.open(wait=True, timeout=30)
     return pool
 
 
-def _scripts(package_dir: Path | None) -> list[tuple[str, str]]:
+def scripts(service_migrations: Path | None) -> list[tuple[str, str]]:
+    """Every migration script of the backbone and of the service, in the order they apply."""
     out = []
     base = resources.files("backbone") / "migrations"
     for entry in sorted(base.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".sql"):
             out.append((f"backbone/{entry.name}", entry.read_text()))
-    if package_dir is not None:
-        for p in sorted(package_dir.glob("*.sql")):
+    if service_migrations is not None:
+        for p in sorted(Path(service_migrations).glob("*.sql")):
             out.append((f"service/{p.name}", p.read_text()))
     return out
 
 
+def _applied(conn: psycopg.Connection, schema: str) -> set[str] | None:
+    exists = conn.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'schema_migrations'",
+        (schema,),
+    ).fetchone()
+    if not exists:
+        return None
+    return {r[0] for r in conn.execute(sql.SQL("SELECT name FROM {}.schema_migrations").format(sql.Identifier(schema)))}
+
+
 def migrate(database_url: str, schema: str, service_migrations: Path | None = None) -> list[str]:
-    """Create the schema and apply pending scripts, once, even with several processes starting."""
+    """Create the schema and apply pending scripts in one transaction; returns what was applied."""
+    wanted = scripts(service_migrations)
     applied = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        with conn.transaction():
-            # serialise concurrent migrators of the same schema
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"migrate:{schema}",))
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
+        # serialise concurrent migrators of the same schema (two launchers, a retried compose job)
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"migrate:{schema}",))
+        done = _applied(conn, schema) or set()
+        unknown = done - {name for name, _ in wanted}
+        if unknown:
+            raise SchemaNotReady(
+                f"schema {schema} holds migrations this version does not know ({', '.join(sorted(unknown))}): "
+                "it was made by another layout; use another database or drop the schema"
             )
-            done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
-            for name, text in _scripts(service_migrations):
-                if name in done:
-                    continue
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for name, text in wanted:
+            if name not in done:
                 conn.execute(text)
                 conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
                 applied.append(name)
     return applied
+
+
+def ensure_current(database_url: str, schema: str, service_migrations: Path | None = None) -> None:
+    """Refuse to start a service whose schema is behind its code."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        done = _applied(conn, schema)
+    missing = [name for name, _ in scripts(service_migrations) if name not in (done or set())]
+    if missing:
+        raise SchemaNotReady(
+            f"schema {schema} is missing migrations {', '.join(missing)}: run `python -m stack migrate` "
+            "(or the compose `migrate` service) before starting the services"
+        )

@@ -1,14 +1,19 @@
-"""CloudEvents 1.0 style envelope around every published event (JSON on the wire)."""
+"""CloudEvents 1.0 envelope around every published event (JSON on the wire, encoded once).
+
+The bytes made by ``encode`` are what the event store keeps, what the relay publishes and what
+consumers decode: an event is serialised exactly once, when it is recorded.
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .contracts import Payload, payload_model
+import orjson
+
+from .contracts import Event, event_class, producer_of_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,91 +26,106 @@ class Actor:
 SYSTEM = Actor(principal="system", unit="system", role="system")
 
 
+class PoisonEvent(ValueError):
+    """A record that is not a valid event of the contract, or not one its topic may carry."""
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     id: str
-    source: str
     type: str
-    subject: str  # the case id: also the stream id and the Kafka record key
+    subject: str  # the stream id: the case id for case events; also the Kafka record key
     time: datetime
     sequence: int  # the event's version in its stream
-    data: dict[str, Any]
+    payload: Event
     correlationid: str
     causationid: str | None
     actor: Actor
     traceparent: str | None = None
-    specversion: str = "1.0"
-    datacontenttype: str = "application/json"
-    dataschema: str = field(default="")
 
-    def payload(self) -> Payload:
-        return payload_model(self.type).model_validate(self.data)
+    @property
+    def source(self) -> str:
+        return f"/xinfang/{self.payload.producer}"
 
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["time"] = self.time.isoformat()
-        return d
+    @property
+    def producer(self) -> str:
+        return self.payload.producer
 
     def encode(self) -> bytes:
-        return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Envelope:
-        if d.get("specversion") != "1.0":
-            raise ValueError("not a CloudEvents 1.0 envelope")
-        return cls(
-            id=str(d["id"]),
-            source=d["source"],
-            type=d["type"],
-            subject=d["subject"],
-            time=datetime.fromisoformat(d["time"]),
-            sequence=int(d["sequence"]),
-            data=d["data"],
-            correlationid=d["correlationid"],
-            causationid=d.get("causationid"),
-            actor=Actor(**d["actor"]),
-            traceparent=d.get("traceparent"),
-            dataschema=d.get("dataschema", ""),
+        return orjson.dumps(
+            {
+                "specversion": "1.0",
+                "id": self.id,
+                "source": self.source,
+                "type": self.type,
+                "subject": self.subject,
+                "time": self.time,
+                "sequence": self.sequence,
+                "datacontenttype": "application/json",
+                "dataschema": self.payload.schema_urn(),
+                "correlationid": self.correlationid,
+                "causationid": self.causationid,
+                "actor": {"principal": self.actor.principal, "unit": self.actor.unit, "role": self.actor.role},
+                "traceparent": self.traceparent,
+                "data": orjson.Fragment(self.payload.__pydantic_serializer__.to_json(self.payload)),
+            }
         )
 
     @classmethod
-    def decode(cls, raw: bytes) -> Envelope:
-        """Parse and validate; raises ValueError (or a subclass) for anything malformed."""
+    def decode(cls, raw: bytes, topic: str | None = None) -> Envelope:
+        """Parse and validate against the contract; raises PoisonEvent for anything malformed,
+        unknown, or (given the topic it arrived on) published by a service that may not publish it."""
         try:
-            env = cls.from_json(json.loads(raw))
-        except (KeyError, TypeError, json.JSONDecodeError) as e:
-            raise ValueError(f"malformed envelope: {e}") from None
-        env.payload()  # validates against the contract
-        return env
+            d: dict[str, Any] = orjson.loads(raw)
+            if d.get("specversion") != "1.0":
+                raise PoisonEvent("not a CloudEvents 1.0 envelope")
+            kind = event_class(d["type"])
+            if d["source"] != f"/xinfang/{kind.producer}":
+                raise PoisonEvent(f"{d['type']} is published by {kind.producer}, not by {d['source']}")
+            if topic is not None and producer_of_topic(topic) != kind.producer:
+                raise PoisonEvent(f"{d['type']} does not belong on topic {topic}")
+            actor = d["actor"]
+            return cls(
+                id=str(d["id"]),
+                type=d["type"],
+                subject=str(d["subject"]),
+                time=datetime.fromisoformat(d["time"]),
+                sequence=int(d["sequence"]),
+                payload=kind.model_validate(d["data"]),
+                correlationid=str(d["correlationid"]),
+                causationid=d.get("causationid"),
+                actor=Actor(str(actor["principal"]), str(actor["unit"]), str(actor["role"])),
+                traceparent=d.get("traceparent"),
+            )
+        except PoisonEvent:
+            raise
+        except Exception as e:  # noqa: BLE001 - anything else about a record makes it poison
+            raise PoisonEvent(f"malformed envelope: {type(e).__name__}: {str(e)[:300]}") from None
 
 
-def new_event(
+def new_envelope(
+    payload: Event,
     *,
-    service: str,
-    payload: Payload,
-    event_type: str,
     subject: str,
     sequence: int,
     actor: Actor,
     correlationid: str | None = None,
     causationid: str | None = None,
     traceparent: str | None = None,
+    time: datetime | None = None,
 ) -> Envelope:
-    if not isinstance(payload, payload_model(event_type)):
-        raise TypeError(f"{event_type} needs a {payload_model(event_type).__name__} payload")
+    if not payload.type:
+        raise TypeError(f"{type(payload).__name__} is not a concrete event type")
     event_id = str(uuid.uuid4())
-    name, _, version = event_type.rpartition(".")
     return Envelope(
         id=event_id,
-        source=f"/xinfang/{service}",
-        type=event_type,
+        type=payload.type,
         subject=subject,
-        time=datetime.now(UTC),
+        time=time or datetime.now(UTC),
         sequence=sequence,
-        data=payload.model_dump(mode="json"),
+        payload=payload,
         correlationid=correlationid or event_id,
         causationid=causationid,
         actor=actor,
         traceparent=traceparent,
-        dataschema=f"urn:xinfang:event:{name}:{version}",
     )

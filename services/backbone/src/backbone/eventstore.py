@@ -1,124 +1,174 @@
 """Append-only event store with optimistic concurrency, and the outbox written beside it.
 
-``append`` must be called inside the caller's transaction: the events, the outbox rows and the
-caller's own effects (projection rows, idempotency keys, processed-event tracking) commit together
-or not at all. The relay is woken by NOTIFY, which PostgreSQL delivers only on commit.
+``EventStore.append`` runs inside the caller's transaction: the events, their outbox rows and the
+caller's own effects (projection rows, idempotency keys, tracking rows) commit together or not at
+all. Any number of events of any number of streams go in one statement. Once the caller has
+committed it calls ``committed()``, which wakes the relay (see ``Waker``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from . import telemetry
-from .contracts import PRODUCER_OF, SERVICE_TOPIC, Payload
-from .envelope import Actor, Envelope, new_event
+from .contracts import Event
+from .envelope import Actor, Envelope, new_envelope
 
-NOTIFY_CHANNEL = "xf_outbox"
+log = logging.getLogger("backbone.eventstore")
+
+_APPEND = (
+    "WITH e AS (INSERT INTO events (stream_id, version, event_id, event_type, occurred_at, traceparent, body)"
+    " SELECT * FROM unnest(%s::text[], %s::int[], %s::uuid[], %s::text[], %s::timestamptz[], %s::text[], %s::bytea[])"
+    " RETURNING position)"
+    " INSERT INTO outbox (position) SELECT position FROM e"
+)
 
 
 class ConcurrencyConflict(Exception):
     """Someone else appended to the stream since it was read."""
 
-    def __init__(self, stream_id: str, expected_version: int):
-        super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
+    def __init__(self, stream_id: str | None = None):
+        super().__init__(f"stream {stream_id or '?'} moved on since it was read")
         self.stream_id = stream_id
-        self.expected_version = expected_version
 
 
-def current_version(conn: psycopg.Connection, stream_id: str) -> int:
-    row = conn.execute(
-        "SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = %s", (stream_id,)
-    ).fetchone()
-    return _first(row)
-
-
-def load(conn: psycopg.Connection, stream_id: str) -> list[Envelope]:
-    rows = conn.execute(
-        "SELECT envelope FROM events WHERE stream_id = %s ORDER BY version", (stream_id,)
-    ).fetchall()
-    return [Envelope.from_json(_first(r)) for r in rows]
-
-
-def append(
-    conn: psycopg.Connection,
-    service: str,
-    events: Sequence[Envelope],
-    expected_version: int,
-) -> None:
-    """Append ``events`` (versions expected_version+1, +2, ...) to their stream and the outbox.
-
-    Raises ConcurrencyConflict if another transaction appended to the same stream first; the
-    transaction is then unusable and the caller must roll back (the unit of work does).
-    """
-    if not events:
-        return
-    topic = SERVICE_TOPIC[service]
-    stream_id = events[0].subject
-    for i, ev in enumerate(events, start=1):
-        if ev.subject != stream_id:
-            raise ValueError("one append writes one stream")
-        if ev.sequence != expected_version + i:
-            raise ValueError(f"event {ev.type} has version {ev.sequence}, expected {expected_version + i}")
-        if PRODUCER_OF.get(ev.type) != service:
-            raise ValueError(f"{service} may not publish {ev.type}")
+@contextmanager
+def conflicts_detected() -> Iterator[None]:
+    """Turn a duplicate (stream, version) into ConcurrencyConflict, wherever the error surfaces
+    (in pipeline mode that may be at a later statement or at commit)."""
     try:
-        with conn.transaction():  # a savepoint, so the caller's transaction can report the conflict
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO events (stream_id, version, event_id, event_type, occurred_at, envelope)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    [(ev.subject, ev.sequence, ev.id, ev.type, ev.time, Jsonb(ev.to_json())) for ev in events],
-                )
-                cur.executemany(
-                    "INSERT INTO outbox (event_id, topic, key, value, traceparent) VALUES (%s, %s, %s, %s, %s)",
-                    [(ev.id, topic, ev.subject, ev.encode(), ev.traceparent) for ev in events],
-                )
+        yield
     except psycopg.errors.UniqueViolation as e:
         if e.diag.constraint_name == "events_pkey":
-            raise ConcurrencyConflict(stream_id, expected_version) from None
+            detail = e.diag.message_detail or ""
+            stream = detail.split("=(", 1)[-1].split(",", 1)[0] if "=(" in detail else None
+            raise ConcurrencyConflict(stream) from None
         raise
-    conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
-def record(
-    conn: psycopg.Connection,
-    service: str,
-    subject: str,
-    expected_version: int | None,
-    items: Iterable[tuple[str, Payload]],
-    actor: Actor,
-    correlationid: str | None = None,
-    causationid: str | None = None,
-) -> list[Envelope]:
-    """Build envelopes for ``items`` (carrying the current trace) and append them to ``subject``."""
-    version = current_version(conn, subject) if expected_version is None else expected_version
-    traceparent = telemetry.current_traceparent()
-    envs: list[Envelope] = []
-    for i, (event_type, payload) in enumerate(items, start=1):
-        env = new_event(
-            service=service,
-            payload=payload,
-            event_type=event_type,
-            subject=subject,
-            sequence=version + i,
-            actor=actor,
-            correlationid=correlationid,
-            causationid=causationid,
-            traceparent=traceparent,
-        )
-        correlationid = correlationid or env.correlationid
-        envs.append(env)
-    append(conn, service, envs, version)
-    return envs
+class Waker:
+    """Tells the relay that events were committed.
+
+    In-process (the embedded default: API, consumer and relay of a service share a process) it is a
+    threading.Event. A process without the relay sends ``NOTIFY`` instead, from a separate
+    autocommit connection and at most once per ``min_interval`` — never inside the write
+    transaction, because a NOTIFY there serialises every commit of the database (measured: 10,086
+    commits/s without, 3,371 with, 16 clients).
+    """
+
+    def __init__(self, channel: str, conninfo_factory=None, min_interval: float = 0.002):
+        self.channel = channel
+        self.event = threading.Event()
+        self._notify = conninfo_factory
+        self._pending = threading.Event()
+        self._min_interval = min_interval
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def wake(self) -> None:
+        self.event.set()
+        if self._notify is not None:
+            self._pending.set()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._notifier, name="outbox-notify", daemon=True)
+                self._thread.start()
+
+    def wait(self, timeout: float) -> None:
+        self.event.wait(timeout)
+        self.event.clear()
+
+    def _notifier(self) -> None:
+        conn = None
+        while not self._stopping.is_set():
+            if not self._pending.wait(0.5):
+                continue
+            self._pending.clear()
+            try:
+                if conn is None or conn.closed:
+                    conn = self._notify()
+                conn.execute(f"NOTIFY {self.channel}")
+            except psycopg.Error as e:  # the relay polls anyway; a lost wake-up only adds latency
+                log.warning("NOTIFY failed: %s", type(e).__name__)
+                conn = None
+            self._stopping.wait(self._min_interval)
+
+    def close(self) -> None:
+        self._stopping.set()
 
 
+class EventStore:
+    """One service's store. Checks that the service publishes only its own event types."""
 
-def _first(row) -> object:
-    if row is None:
-        return None
+    def __init__(self, service: str, waker: Waker | None = None):
+        self.service = service
+        self.waker = waker
+
+    def append(self, conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> None:
+        if envelopes:
+            conn.execute(*self.append_statement(envelopes))
+
+    async def append_async(self, conn: psycopg.AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+        if envelopes:
+            await conn.execute(*self.append_statement(envelopes))
+
+    def append_statement(self, envelopes: Sequence[Envelope]) -> tuple[str, tuple[list, ...]]:
+        cols: tuple[list, ...] = ([], [], [], [], [], [], [])
+        for ev in envelopes:
+            if ev.producer != self.service:
+                raise ValueError(f"{self.service} may not publish {ev.type}")
+            for col, value in zip(
+                cols, (ev.subject, ev.sequence, ev.id, ev.type, ev.time, ev.traceparent, ev.encode()), strict=True
+            ):
+                col.append(value)
+        return _APPEND, cols
+
+    def envelopes(
+        self,
+        subject: str,
+        after_version: int,
+        events: Sequence[Event],
+        actor: Actor,
+        *,
+        correlationid: str | None = None,
+        causationid: str | None = None,
+        traceparent: str | None = None,
+    ) -> list[Envelope]:
+        """Wrap ``events`` for stream ``subject`` as versions after_version+1, +2, ..."""
+        out: list[Envelope] = []
+        for i, payload in enumerate(events, start=1):
+            env = new_envelope(payload, subject=subject, sequence=after_version + i, actor=actor,
+                               correlationid=correlationid, causationid=causationid, traceparent=traceparent)
+            correlationid = correlationid or env.correlationid
+            out.append(env)
+        return out
+
+    def committed(self) -> None:
+        if self.waker is not None:
+            self.waker.wake()
+
+    @staticmethod
+    def load(conn: psycopg.Connection, stream_id: str) -> list[Envelope]:
+        rows = conn.execute("SELECT body FROM events WHERE stream_id = %s ORDER BY version", (stream_id,)).fetchall()
+        return [Envelope.decode(_first(r)) for r in rows]
+
+    @staticmethod
+    def versions(conn: psycopg.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
+        rows = conn.execute(
+            "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY(%s) GROUP BY stream_id",
+            (list(stream_ids),),
+        ).fetchall()
+        return {_at(r, 0): _at(r, 1) for r in rows}
+
+
+def _first(row):
+    return _at(row, 0)
+
+
+def _at(row, i: int):
     if isinstance(row, dict):
-        return next(iter(row.values()))
-    return row[0]
+        return list(row.values())[i]
+    return row[i]

@@ -1,12 +1,15 @@
-"""Outbox relay: publishes a service's outbox to Kafka and marks what the broker acknowledged.
-
-Run:  python -m backbone.relay            (XF_SERVICE, XF_DATABASE_URL, XF_KAFKA_BOOTSTRAP, ...)
+"""Outbox relay: publishes a service's new events to Kafka and forgets them once acknowledged.
 
 Order: rows are published in outbox position order. Within one case that is commit order, because a
 second append to the same stream waits on the first one's primary-key row and fails if it raced, so
 a later version always commits (and gets its position) after an earlier one. Across cases a later
-position may commit first; that is harmless because rows are selected by "not yet published", not
-by a high-water mark, so a late committer is published on the next pass.
+position may commit first; that is harmless because the relay takes whatever rows are in the outbox,
+not a high-water mark, so a late committer is published on the next pass.
+
+Wake-ups: a commit in this process wakes the relay directly (``Waker``); commits in other processes
+arrive as NOTIFY on the service's own channel; without either it looks every ``relay_poll_s``.
+When the broker turns out to be a new incarnation (see backbone.broker) the relay republishes the
+whole event store first, then goes on with the outbox.
 
 Only one relay per schema publishes at a time (a session advisory lock); others wait as standbys.
 """
@@ -14,177 +17,162 @@ Only one relay per schema publishes at a time (a session advisory lock); others 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 
 import psycopg
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from . import telemetry
-from .broker import EpochReader, KafkaOptions, establish_epoch, ensure_topics
-from .db import connect, migrate
-from .eventstore import NOTIFY_CHANNEL
-from .settings import BackboneSettings
+from .broker import Broker, close_quietly, make_producer
+from .contracts import SERVICE_TOPIC
+from .db import connect
+from .eventstore import Waker
 
 log = logging.getLogger("backbone.relay")
 tracer = trace.get_tracer("backbone.relay")
 
+_PENDING = (
+    "SELECT o.position, e.stream_id, e.event_id, e.event_type, e.traceparent, e.body"
+    " FROM outbox o JOIN events e ON e.position = o.position ORDER BY o.position LIMIT %s"
+)
+_ALL_AFTER = (
+    "SELECT position, stream_id, event_id, event_type, traceparent, body FROM events"
+    " WHERE position > %s ORDER BY position LIMIT %s"
+)
 
-def make_producer(opts: KafkaOptions, idempotent: bool = True) -> KafkaProducer:
-    return KafkaProducer(
-        bootstrap_servers=opts.bootstrap,
-        acks="all",
-        enable_idempotence=idempotent,
-        # without idempotence, one request in flight keeps each partition (so each case) in order
-        max_in_flight_requests_per_connection=5 if idempotent else 1,
-        linger_ms=2,
-        request_timeout_ms=opts.request_timeout_ms,
-        max_block_ms=opts.request_timeout_ms,
-    )
+
+def notify_channel(schema: str) -> str:
+    return f"xf_outbox_{schema}"
 
 
 class Relay:
-    def __init__(self, settings: BackboneSettings):
+    def __init__(self, settings, broker: Broker, waker: Waker, stop: threading.Event | None = None):
         self.s = settings
-        self.opts = KafkaOptions.from_settings(settings)
-        self.stop = threading.Event()
+        self.broker = broker
+        self.waker = waker
+        self.stop = stop or threading.Event()
+        self.topic = SERVICE_TOPIC[settings.service]
         self.published = 0
-        self.republished_rounds = 0
+        self.republished = 0
 
-    # -- database -------------------------------------------------------------------------
-    def _db_epoch(self, conn: psycopg.Connection) -> str | None:
-        row = conn.execute("SELECT broker_epoch FROM relay_state").fetchone()
-        return row["broker_epoch"] if row else None
+    def _connect(self) -> psycopg.Connection:
+        # no server-side prepared statements: a plan cached while the outbox was small must not
+        # stay in use when it is large (a generic plan once scanned the whole table per batch)
+        return connect(self.s.database_url, self.s.schema, autocommit=True, prepare_threshold=None)
 
-    def _adopt_epoch(self, conn: psycopg.Connection, epoch: str) -> None:
-        """A broker we have not published to: everything in the outbox must go out again."""
-        with conn.transaction():
-            n = conn.execute("UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL").rowcount
-            conn.execute(
-                "INSERT INTO relay_state (singleton, broker_epoch) VALUES (true, %s)"
-                " ON CONFLICT (singleton) DO UPDATE SET broker_epoch = EXCLUDED.broker_epoch",
-                (epoch,),
-            )
-        self.republished_rounds += 1
-        log.info("broker epoch %s: republishing %d outbox rows", epoch, n)
-
-    def _batch(self, conn: psycopg.Connection) -> list[dict]:
-        return conn.execute(
-            "SELECT position, event_id, topic, key, value, traceparent FROM outbox"
-            " WHERE published_at IS NULL ORDER BY position LIMIT %s",
-            (self.s.relay_batch,),
-        ).fetchall()
-
-    # -- kafka ----------------------------------------------------------------------------
-    def _publish(self, producer: KafkaProducer, rows: list[dict]) -> None:
-        futures = []
-        for r in rows:
-            with tracer.start_as_current_span(
-                f"{r['topic']} publish",
-                context=telemetry.context_from(r["traceparent"]),
-                kind=SpanKind.PRODUCER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.operation.type": "publish",
-                    "messaging.destination.name": r["topic"],
-                    "messaging.message.id": str(r["event_id"]),
-                    "messaging.kafka.message.key": r["key"],
-                    "xf.case_id": r["key"],
-                },
-            ):
-                futures.append(
-                    producer.send(
-                        r["topic"],
-                        key=r["key"].encode(),
-                        value=bytes(r["value"]),
-                        headers=telemetry.kafka_headers(),
-                    )
-                )
-        producer.flush(timeout=self.opts.request_timeout_ms / 1000)
+    # -- publishing -------------------------------------------------------------------------------
+    def _publish(self, producer, rows: list[tuple], per_event_spans: bool) -> None:
+        start = time.time_ns()
+        futures = [
+            producer.send(self.topic, key=r[1].encode(), value=bytes(r[5]),
+                          headers=[("traceparent", r[4].encode())] if r[4] else None)
+            for r in rows
+        ]
+        producer.flush(timeout=self.s.kafka_request_timeout_ms / 1000)
         for f in futures:
             f.get(timeout=0)  # raises the send's error, if any
+        end = time.time_ns()
+        with tracer.start_as_current_span(
+            f"{self.topic} publish", kind=SpanKind.PRODUCER, start_time=start,
+            links=telemetry.links([r[4] for r in rows]),
+            attributes={"messaging.system": "kafka", "messaging.operation.type": "publish",
+                        "messaging.destination.name": self.topic, "messaging.batch.message_count": len(rows)},
+        ):
+            pass
+        if per_event_spans:
+            for r in rows:
+                telemetry.event_span(
+                    tracer, f"{self.topic} publish", SpanKind.PRODUCER, r[4], start, end,
+                    {"messaging.system": "kafka", "messaging.operation.type": "publish",
+                     "messaging.destination.name": self.topic, "messaging.message.id": str(r[2]),
+                     "xf.event_type": r[3], "xf.case_id": r[1]},
+                )
 
-    # -- loop -----------------------------------------------------------------------------
+    def _republish_all(self, conn: psycopg.Connection, producer) -> int:
+        """A broker that lost its memory gets the whole store again, in position order."""
+        after, n = 0, 0
+        while not self.stop.is_set():
+            rows = conn.execute(_ALL_AFTER, (after, 5000)).fetchall()
+            if not rows:
+                break
+            self._publish(producer, rows, per_event_spans=False)
+            after = rows[-1][0]
+            n += len(rows)
+        return n
+
+    def _epoch_in_store(self, conn: psycopg.Connection) -> str | None:
+        row = conn.execute("SELECT broker_epoch FROM relay_state").fetchone()
+        return row[0] if row else None
+
+    # -- loop -------------------------------------------------------------------------------------
     def run(self) -> None:
-        s = self.s
-        with connect(s.database_url, s.schema, autocommit=True) as conn, connect(
-            s.database_url, s.schema, autocommit=True
-        ) as listen_conn:
-            log.info("relay %s waiting for the publisher lock", s.service)
+        conn = None
+        producer = None
+        listener = threading.Thread(target=self._listen, name=f"{self.s.service}-relay-listen", daemon=True)
+        try:
+            conn = self._connect()
+            log.info("relay %s waiting for the publisher lock", self.s.service)
             while not self.stop.is_set():
-                if conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS ok", (f"relay:{s.schema}",)).fetchone()["ok"]:
+                if conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.s.schema}",)).fetchone()[0]:
                     break
                 self.stop.wait(1.0)
-            listen_conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            reader = EpochReader(self.opts)
-            producer: KafkaProducer | None = None
-            epoch_checked = 0.0
-            known_epoch = self._db_epoch(conn)
-            broker_epoch: str | None = None
+            listener.start()
+            stored_epoch = self._epoch_in_store(conn)
             while not self.stop.is_set():
                 try:
+                    epoch = self.broker.establish_epoch()
+                    if epoch is None:
+                        raise KafkaError("broker epoch unknown")
                     if producer is None:
-                        producer = make_producer(self.opts, s.kafka_idempotent_producer)
-                    if broker_epoch is None or time.monotonic() - epoch_checked > s.broker_epoch_check_s:
-                        broker_epoch = establish_epoch(self.opts, reader)
-                        epoch_checked = time.monotonic()
-                        if broker_epoch is None:
-                            raise KafkaError("broker epoch unknown")
-                        if broker_epoch != known_epoch:
-                            ensure_topics(self.opts)
-                            self._adopt_epoch(conn, broker_epoch)
-                            known_epoch = broker_epoch
-                            # never carry a producer (and its producer id) across broker incarnations
-                            _close(producer)
-                            producer = make_producer(self.opts, s.kafka_idempotent_producer)
-                    rows = self._batch(conn)
-                    if rows:
-                        self._publish(producer, rows)
+                        producer = make_producer(self.broker.opts)
+                    if epoch != stored_epoch:
+                        # never carry a producer (and its producer id) across broker incarnations
+                        close_quietly(producer)
+                        producer = make_producer(self.broker.opts)
+                        n = self._republish_all(conn, producer)
                         conn.execute(
-                            "UPDATE outbox SET published_at = now() WHERE position = ANY(%s)",
-                            ([r["position"] for r in rows],),
+                            "INSERT INTO relay_state (singleton, broker_epoch) VALUES (true, %s)"
+                            " ON CONFLICT (singleton) DO UPDATE SET broker_epoch = EXCLUDED.broker_epoch",
+                            (epoch,),
                         )
+                        stored_epoch = epoch
+                        self.republished += n
+                        log.info("broker epoch %s: republished %d events of %s", epoch[:8], n, self.s.service)
+                    rows = conn.execute(_PENDING, (self.s.relay_batch,)).fetchall()
+                    if rows:
+                        self._publish(producer, rows, per_event_spans=True)
+                        conn.execute("DELETE FROM outbox WHERE position = ANY(%s)", ([r[0] for r in rows],))
                         self.published += len(rows)
                         continue
-                    # idle: sleep until a commit NOTIFYs us, or the poll interval passes
-                    for _ in listen_conn.notifies(timeout=s.relay_poll_s, stop_after=1):
-                        pass
+                    self.waker.wait(self.s.relay_poll_s)
                 except KafkaError as e:
                     log.warning("publish failed (%s); retrying", type(e).__name__)
-                    _close(producer)
+                    close_quietly(producer)
                     producer = None
-                    broker_epoch = None
-                    reader.close()
+                    self.broker.epochs.close()
                     self.stop.wait(0.5)
-            reader.close()
-            _close(producer)
+                except psycopg.OperationalError as e:
+                    log.warning("database unavailable (%s); retrying", type(e).__name__)
+                    self.stop.wait(1.0)
+                    close_quietly(conn)
+                    conn = self._connect()
+        finally:
+            close_quietly(producer)
+            close_quietly(conn)
 
-
-def _close(producer: KafkaProducer | None) -> None:
-    if producer is not None:
-        try:
-            producer.close(timeout=2)
-        except Exception:  # noqa: BLE001 - a wedged producer must not stop the relay
-            pass
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = BackboneSettings()
-    telemetry.setup(settings.service, "relay", settings.traces_dir, settings.otlp_endpoint)
-    migrate(settings.database_url, settings.schema)
-    relay = Relay(settings)
-    signal.signal(signal.SIGTERM, lambda *_: relay.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: relay.stop.set())
-    try:
-        relay.run()
-    finally:
-        telemetry.shutdown()
-
-
-if __name__ == "__main__":
-    main()
+    def _listen(self) -> None:
+        """Commits made by other processes (production API replicas) arrive as NOTIFY."""
+        channel = notify_channel(self.s.schema)
+        while not self.stop.is_set():
+            try:
+                with self._connect() as conn:
+                    conn.execute(f"LISTEN {channel}")
+                    while not self.stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.waker.wake()
+            except psycopg.Error as e:
+                log.warning("LISTEN connection lost (%s)", type(e).__name__)
+                self.stop.wait(1.0)

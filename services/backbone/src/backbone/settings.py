@@ -1,67 +1,103 @@
-"""Settings every service process reads from its environment (prefix ``XF_``).
+"""Settings every service process reads from its environment (prefix ``XF_``), failing fast.
 
-Broker timeouts default to Kafka's own defaults (production); the embedded launcher and the tests
-set short ones, because the embedded broker (Tansu) holds a JoinGroup reply for half the session
-timeout (see shared/reference/broker-notes.md).
+Broker timeouts default to Kafka's own (production); the embedded launcher and the tests set short
+ones, because the embedded broker (Tansu) holds a JoinGroup reply for half the session timeout
+(shared/reference/broker-notes.md). Authentication defaults to signed tokens (JWT): demo tokens
+are accepted only when ``XF_AUTH_MODE=demo``, which only the embedded launcher sets.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .contracts import SERVICES
 
 
 class BackboneSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XF_", extra="ignore")
 
-    # which service this process belongs to: intake, routing, supervision or reporting
     service: str = Field(description="service name; also the PostgreSQL schema and service.name")
     database_url: str = Field(description="libpq URL of the service's own database")
-    db_schema: str | None = Field(default=None, description="PostgreSQL schema (defaults to service)")
-    db_pool_max: int = 10
+    db_schema: str | None = Field(default=None, description="PostgreSQL schema (defaults to the service name)")
+    db_pool_max: int = Field(default=10, ge=1, le=200)
 
     kafka_bootstrap: str = Field(description="host:port[,host:port] of the Kafka brokers")
-    topic_partitions: int = Field(default=6, ge=1)
-    topic_replication: int = Field(default=1, ge=1)
+    topic_partitions: int = Field(default=6, ge=1, le=1000)
+    topic_replication: int = Field(default=1, ge=1, le=10)
     # Kafka's defaults; Tansu needs short ones to join a group quickly
-    kafka_session_timeout_ms: int = 45_000
-    kafka_heartbeat_interval_ms: int = 3_000
-    kafka_request_timeout_ms: int = 30_000
-    kafka_max_poll_records: int = 500
+    kafka_session_timeout_ms: int = Field(default=45_000, ge=1000)
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    kafka_request_timeout_ms: int = Field(default=30_000, ge=1000)
+    kafka_max_poll_records: int = Field(default=500, ge=1, le=10_000)
+    # how long a fetch may wait for records: Kafka's 500 ms default adds that much latency per hop
+    # when traffic is light; 10 ms costs a few more empty fetches and keeps a hop near 10 ms
+    kafka_fetch_max_wait_ms: int = Field(default=10, ge=0, le=5000)
+    kafka_linger_ms: int = Field(default=2, ge=0, le=1000)
     # Idempotent producer: on for Kafka. The embedded memory broker hands out producer ids from 1
     # again after a restart, so a producer from before the restart can collide with a new one and
     # have its records acknowledged as duplicates and dropped (seen here). Embedded mode turns it
     # off and keeps per-partition order with one request in flight; consumers drop duplicates.
     kafka_idempotent_producer: bool = True
     # how often a relay or consumer checks whether the broker lost its memory
-    broker_epoch_check_s: float = 1.0
-    # a relay without NOTIFY wake-ups still polls the outbox this often
-    relay_poll_s: float = 0.5
-    relay_batch: int = 500
-    # consumer: attempts before an event is dead-lettered
-    consumer_max_attempts: int = 3
+    broker_epoch_check_s: float = Field(default=1.0, gt=0)
+    # a relay with no wake-up still looks at the outbox this often
+    relay_poll_s: float = Field(default=0.5, gt=0)
+    relay_batch: int = Field(default=1000, ge=1, le=100_000)
 
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8000, description="port of the service's HTTP API")
+    http_port: int = Field(default=8000, ge=1, le=65535, description="port of the service's HTTP API")
+    http_max_body_bytes: int = Field(default=262_144, ge=1024, description="larger request bodies get 413")
 
-    seed_path: Path = Field(description="organisation tree and tokens (YAML)")
-    taxonomy_path: Path | None = Field(default=None, description="issue-type taxonomy (defaults beside seed_path)")
+    seed_dir: Path = Field(description="folder with org.yaml, taxonomy.yaml, routing-rules.yaml, calendar.yaml")
+    auth_mode: Literal["jwt", "demo"] = "jwt"
+    demo_tokens_path: Path | None = Field(default=None, description="demo bearer tokens (auth_mode=demo only)")
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_public_key: SecretStr | None = Field(default=None, description="PEM public key of the token issuer")
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_algorithms: list[str] = ["RS256", "ES256"]
+    jwt_unit_claim: str = "xf_unit"
+    jwt_role_claim: str = "xf_role"
+    seal_key: SecretStr | None = Field(default=None, description="base64 of a 32-byte AES key (sealed fields)")
+
     traces_dir: Path | None = Field(default=None, description="write finished spans here as JSON lines")
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP endpoint, e.g. http://collector:4318")
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0, description="share of petitions traced")
 
     @field_validator("service")
     @classmethod
     def _known_service(cls, v: str) -> str:
-        if v not in {"intake", "routing", "supervision", "reporting"}:
+        if v not in SERVICES:
             raise ValueError(f"unknown service {v!r}")
         return v
 
-    @property
-    def taxonomy_file(self) -> Path:
-        return self.taxonomy_path or Path(self.seed_path).parent / "taxonomy.yaml"
+    @model_validator(mode="after")
+    def _auth_configured(self) -> BackboneSettings:
+        if self.auth_mode == "demo" and self.demo_tokens_path is None:
+            raise ValueError("XF_AUTH_MODE=demo needs XF_DEMO_TOKENS_PATH")
+        if self.auth_mode == "jwt":
+            missing = [n for n in ("jwt_issuer", "jwt_audience") if not getattr(self, n)]
+            if not (self.jwt_public_key or self.jwt_public_key_file or self.jwt_jwks_url):
+                missing.append("jwt_public_key | jwt_public_key_file | jwt_jwks_url")
+            if missing:
+                raise ValueError(f"XF_AUTH_MODE=jwt needs {', '.join('XF_' + m.upper() for m in missing)}")
+        return self
 
     @property
     def schema(self) -> str:
         return self.db_schema or self.service
+
+    def seed(self, name: str) -> Path:
+        return Path(self.seed_dir) / name
+
+    def public_key_pem(self) -> str | None:
+        if self.jwt_public_key is not None:
+            return self.jwt_public_key.get_secret_value()
+        if self.jwt_public_key_file is not None:
+            return Path(self.jwt_public_key_file).read_text()
+        return None

@@ -1,7 +1,14 @@
-"""OpenTelemetry set-up for entrypoints, and the W3C traceparent helpers used on every hop.
+"""OpenTelemetry set-up for process entrypoints, and the span helpers every hop uses.
 
-``setup`` is called only by process entrypoints (API, relay, consumer). Library code uses the
-API alone. Spans carry identifiers (case id, event id, event type), never personal data.
+One trace follows each petition: the intake request's SERVER span, then for every event a PRODUCER
+span (relay) and a CONSUMER span (each consumer) whose context the events it causes carry on.
+Those per-event spans are sampled by the petition's trace (ParentBased: a petition not sampled at
+intake costs no span anywhere), and they are started with explicit times and no context switching
+(``event_span``), because a span per event costs more than some handlers. Each batch a relay or
+consumer handles also gets one span of its own, linked to the events' traces.
+
+``setup`` is called only by process entrypoints. Spans carry identifiers (case id, event id, event
+type) and classifications, never personal data.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 
 _provider: TracerProvider | None = None
 
@@ -45,6 +54,7 @@ class JsonLinesSpanExporter(SpanExporter):
                         "end": s.end_time,
                         "status": s.status.status_code.name,
                         "attributes": dict(s.attributes or {}),
+                        "links": [format(link.context.trace_id, "032x") for link in s.links],
                     },
                     ensure_ascii=False,
                 )
@@ -54,7 +64,9 @@ class JsonLinesSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-def setup(service: str, role: str, traces_dir: Path | None, otlp_endpoint: str | None) -> TracerProvider:
+def setup(
+    service: str, role: str, traces_dir: Path | None, otlp_endpoint: str | None, sample_ratio: float = 1.0
+) -> TracerProvider:
     global _provider
     resource = Resource.create(
         {
@@ -65,15 +77,15 @@ def setup(service: str, role: str, traces_dir: Path | None, otlp_endpoint: str |
             "openinference.project.name": "xinfang",
         }
     )
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
     if traces_dir is not None:
         exporter = JsonLinesSpanExporter(Path(traces_dir) / f"{service}-{role}-{os.getpid()}.jsonl")
-        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200))
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200, max_queue_size=65536))
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces"))
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces"), max_queue_size=65536)
         )
     trace.set_tracer_provider(provider)
     _provider = provider
@@ -85,10 +97,56 @@ def shutdown() -> None:
         _provider.shutdown()
 
 
+def traceparent_of(span: Span) -> str | None:
+    ctx = span.get_span_context()
+    if not ctx.is_valid:
+        return None
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+
+
 def current_traceparent() -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
+    return traceparent_of(trace.get_current_span())
+
+
+def span_context(traceparent: str | None) -> SpanContext | None:
+    """Parse a W3C traceparent (version 00) without the propagator's machinery."""
+    parts = (traceparent or "").split("-")
+    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None
+    try:
+        ctx = SpanContext(int(parts[1], 16), int(parts[2], 16), is_remote=True, trace_flags=TraceFlags(int(parts[3], 16)))
+    except ValueError:
+        return None
+    return ctx if ctx.is_valid else None
+
+
+def event_span(
+    tracer: trace.Tracer,
+    name: str,
+    kind: SpanKind,
+    parent: str | None,
+    start_ns: int,
+    end_ns: int,
+    attributes: dict,
+) -> str | None:
+    """A finished per-event span as a child of ``parent``; returns its traceparent for the events
+    it causes (the parent's own traceparent when the trace is not sampled)."""
+    ctx = span_context(parent)
+    parent_ctx = trace.set_span_in_context(NonRecordingSpan(ctx)) if ctx else context.Context()
+    span = tracer.start_span(name, context=parent_ctx, kind=kind, attributes=attributes, start_time=start_ns)
+    span.end(end_time=end_ns)
+    return traceparent_of(span) if span.is_recording() else parent
+
+
+def links(traceparents: Sequence[str | None], limit: int = 100) -> list[Link]:
+    out = []
+    for tp in traceparents:
+        ctx = span_context(tp)
+        if ctx is not None and ctx.trace_flags.sampled:
+            out.append(Link(ctx))
+            if len(out) >= limit:
+                break
+    return out
 
 
 def context_from(traceparent: str | None) -> context.Context:
@@ -97,12 +155,7 @@ def context_from(traceparent: str | None) -> context.Context:
     return propagate.extract({"traceparent": traceparent})
 
 
-def kafka_headers() -> list[tuple[str, bytes]]:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return [(k, v.encode()) for k, v in carrier.items()]
-
-
-def context_from_headers(headers: Sequence[tuple[str, bytes]] | None) -> context.Context:
-    carrier = {k: v.decode(errors="replace") for k, v in (headers or []) if v is not None}
-    return propagate.extract(carrier)
+def parent_context(traceparent: str | None) -> context.Context | None:
+    """A context whose parent is ``traceparent`` (None: start a new trace)."""
+    ctx = span_context(traceparent)
+    return trace.set_span_in_context(NonRecordingSpan(ctx)) if ctx else None

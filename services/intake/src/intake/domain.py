@@ -1,30 +1,30 @@
-"""Registration rules for a petition, and the sealing of what identifies a person.
+"""Registration rules for a petition, and what identifies a person. Pure: no database, no HTTP.
 
-Pure: no database, no HTTP. The API turns a request into ``PetitionInput``, ``check`` raises
-``RegistrationRejected`` naming each field that breaks a rule, ``registered_payload`` builds the
-event payload with identity and free text sealed.
+The API turns a request into ``PetitionInput``; ``check`` raises ``RegistrationRejected`` naming
+each field that breaks a rule; ``registered_event`` builds the event with identity and free text
+sealed. Receipt codes are derived from the case id with a secret key, so they are never stored.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import os
-import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from backbone.auth import OrgTree
 from backbone.contracts import Category, Channel, PetitionRegistered, receipt_code_hash
+from backbone.sealing import Sealer, keyed_digest
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_VISIT_REPRESENTATIVES = 5  # 《信访工作条例》第二十条第三款
+MAX_PETITIONERS = 500  # a joint letter (联名信) may carry many signatures; more go in involved_count
 # receipt codes are read aloud and typed by petitioners: no 0/O, 1/I/L
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECEIPT_LENGTH = 16  # ~79 bits: not guessable
+
+UnitId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class Petitioner(BaseModel):
@@ -34,7 +34,7 @@ class Petitioner(BaseModel):
     id_number: str | None = Field(default=None, max_length=30)
     phone: str | None = Field(default=None, max_length=30)
     address: str | None = Field(default=None, max_length=200)
-    unit: str | None = Field(default=None, description="工作单位 (organisation unit id), if an employee")
+    unit: UnitId | None = Field(default=None, description="工作单位 (organisation unit id), if an employee")
 
 
 class PetitionInput(BaseModel):
@@ -44,19 +44,22 @@ class PetitionInput(BaseModel):
 
     channel: Channel
     received_at: datetime = Field(description="收到时间; without an offset it is taken as Beijing time")
-    receiving_unit: str = Field(description="登记单位 (organisation unit id)")
+    receiving_unit: UnitId = Field(description="登记单位 (organisation unit id)")
     anonymous: bool = False
-    petitioners: list[Petitioner] = Field(default_factory=list)
-    involved_count: int | None = Field(default=None, ge=1, description="涉及人数")
+    petitioners: list[Petitioner] = Field(default_factory=list, max_length=MAX_PETITIONERS)
+    involved_count: int | None = Field(default=None, ge=1, le=1_000_000, description="涉及人数")
     category: Category
-    issue_type: str
+    issue_type: str = Field(min_length=1, max_length=64)
     summary: str = Field(min_length=1, max_length=4000)
-    accused_unit: str | None = Field(default=None, description="被反映单位 (organisation unit id)")
+    accused_unit: UnitId | None = Field(default=None, description="被反映单位 (organisation unit id)")
 
     @field_validator("received_at")
     @classmethod
-    def _beijing_time(cls, v: datetime) -> datetime:
-        return v if v.tzinfo else v.replace(tzinfo=CHINA)
+    def _beijing_time(cls, v: datetime) -> AwareDatetime:
+        v = v if v.tzinfo else v.replace(tzinfo=CHINA)
+        if not datetime(1990, 1, 1, tzinfo=UTC) <= v <= datetime(2200, 1, 1, tzinfo=UTC):
+            raise ValueError("收到时间不在合理范围内")
+        return v
 
 
 class RegistrationRejected(Exception):
@@ -105,30 +108,14 @@ def subsidiary_for(p: PetitionInput, org: OrgTree) -> str | None:
     return org.subsidiary_of(p.receiving_unit)
 
 
-# -- sealing -------------------------------------------------------------------------------------
-
-
-class Sealer:
-    """AES-256-GCM with the case id as associated data: a sealed value cannot be moved to another case."""
-
-    def __init__(self, key_b64: str):
-        key = base64.b64decode(key_b64)
-        if len(key) != 32:
-            raise ValueError("petitioner_key must be base64 of 32 bytes")
-        self._aead = AESGCM(key)
-
-    def seal(self, case_id: str, value: object) -> str:
-        nonce = os.urandom(12)
-        ct = self._aead.encrypt(nonce, json.dumps(value, ensure_ascii=False).encode(), case_id.encode())
-        return base64.b64encode(nonce + ct).decode()
-
-    def open(self, case_id: str, sealed: str) -> object:
-        raw = base64.b64decode(sealed)
-        return json.loads(self._aead.decrypt(raw[:12], raw[12:], case_id.encode()))
-
-
-def new_receipt_code() -> str:
-    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
+def receipt_code(key: bytes, case_id: str) -> str:
+    """The anonymous petitioner's code for ``case_id``: derived, so never stored or logged."""
+    n = int.from_bytes(keyed_digest(key, case_id)[:12], "big")
+    chars = []
+    for _ in range(RECEIPT_LENGTH):
+        n, i = divmod(n, len(RECEIPT_ALPHABET))
+        chars.append(RECEIPT_ALPHABET[i])
+    return "".join(chars)
 
 
 def format_receipt(code: str) -> str:
@@ -139,14 +126,8 @@ def case_number(received_at: datetime, seq: int) -> str:
     return f"XF-{received_at.astimezone(CHINA).year}-{seq:06d}"
 
 
-def registered_payload(
-    p: PetitionInput,
-    *,
-    case_id: str,
-    case_no: str,
-    org: OrgTree,
-    sealer: Sealer,
-    receipt_code: str | None,
+def registered_event(
+    p: PetitionInput, *, case_id: str, case_no: str, org: OrgTree, sealer: Sealer, receipt: str | None
 ) -> PetitionRegistered:
     petitioner_unit = next((x.unit for x in p.petitioners if x.unit), None)
     return PetitionRegistered(
@@ -165,5 +146,5 @@ def registered_payload(
         issue_type=p.issue_type,
         summary_sealed=sealer.seal(case_id, p.summary),
         accused_unit=p.accused_unit,
-        receipt_code_hash=receipt_code_hash(receipt_code) if receipt_code else None,
+        receipt_code_hash=receipt_code_hash(receipt) if receipt else None,
     )

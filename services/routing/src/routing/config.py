@@ -1,13 +1,13 @@
-from pathlib import Path
-
-from pydantic import Field
+from pydantic import SecretStr, field_validator
 
 from backbone.settings import BackboneSettings
 
 
 class Settings(BackboneSettings):
-    rules_path: Path | None = Field(default=None, description="routing rule table (defaults beside seed_path)")
-
-    @property
-    def rules_file(self) -> Path:
-        return self.rules_path or Path(self.seed_path).parent / "routing-rules.yaml"
+    # routing seals the free-text reasons of its decisions with its own key
+    @field_validator("seal_key")
+    @classmethod
+    def _required(cls, v: SecretStr | None) -> SecretStr:
+        if v is None:
+            raise ValueError("routing needs XF_SEAL_KEY (base64 of 32 random bytes)")
+        return v

@@ -1,11 +1,13 @@
 """A small demo data set, registered over HTTP like any client would.
 
-Each petition carries a fixed Idempotency-Key, so running the system again registers nothing twice.
+Each petition carries a fixed Idempotency-Key and fixed dates (see ``anchor_day``), so running the
+system again, on any later day, registers nothing twice.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -41,19 +43,33 @@ PETITIONS = [
     ("demo-hq-registrar", 2, {"channel": "领导信箱", "receiving_unit": "HQ-XFB", "category": "检举控告类",
      "issue_type": "cadre_conduct", "summary": "反映第二运输有限公司领导班子成员违规干预招标。",
      "anonymous": True, "accused_unit": "S2"}),
+    # S4 has no retiree office and no petition office yet: no rule can route this one (unroutable queue)
+    ("demo-hq-registrar", 4, {"channel": "来信", "receiving_unit": "HQ-XFB", "category": "申诉求决类",
+     "issue_type": "retirement_benefits", "summary": "原四公司退休职工反映并入集团后养老金调整未落实。",
+     "petitioners": [{"name": "钱玉梅", "unit": "S4-U1"}]}),
 ]
 
 
-def seed(intake_url: str) -> list[dict]:
-    now = datetime.now(CHINA).replace(microsecond=0)
+def anchor_day(data_dir: Path) -> date:
+    """The day the demo was first registered, kept in the data directory: received dates count back
+    from it, so running again on a later day sends the very same requests (replayed, not refused)."""
+    path = data_dir / "demo-anchor"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(datetime.now(CHINA).date().isoformat())
+    return date.fromisoformat(path.read_text().strip())
+
+
+def seed(intake_url: str, data_dir: Path) -> list[dict]:
+    anchor = anchor_day(data_dir)
     out = []
     with httpx.Client(base_url=intake_url, timeout=30) as client:
         for i, (token, days_ago, body) in enumerate(PETITIONS):
-            payload = {**body, "received_at": (now - timedelta(days=days_ago)).date().isoformat() + "T09:30:00+08:00"}
+            payload = {**body, "received_at": (anchor - timedelta(days=days_ago)).isoformat() + "T09:30:00+08:00"}
             r = client.post(
                 "/petitions",
                 json=payload,
-                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"demo-petition-{i}"},
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"demo-{anchor}-{i}"},
             )
             r.raise_for_status()
             out.append(r.json())

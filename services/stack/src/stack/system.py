@@ -1,18 +1,22 @@
-"""The whole platform on one machine: PostgreSQL, the Tansu broker, four services, their relays
-and consumers, as child processes. Used by ``./dev run`` and by the end-to-end tests and bench.
+"""The whole platform on one machine: PostgreSQL, the Tansu broker and the four services (each
+one process running its API, relay and consumers), as supervised child processes. Used by
+``./dev run``, the end-to-end tests and bench/.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 import httpx
@@ -21,8 +25,9 @@ from psycopg import sql
 
 REPO = Path(__file__).resolve().parents[4]
 SERVICES = ("intake", "routing", "supervision", "reporting")
-CONSUMERS = ("routing", "supervision", "reporting")
+SEALING = ("intake", "routing")  # services that seal free text with a key of their own
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+log = logging.getLogger("stack")
 
 
 def free_port() -> int:
@@ -81,6 +86,13 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def migrate_all(database_url: str) -> dict[str, list[str]]:
+    """The one owner of migrations in embedded mode: every service's schema, before any process starts."""
+    from backbone.db import migrate
+
+    return {s: migrate(database_url, s, import_module(f"{s}.bootstrap").MIGRATIONS) for s in SERVICES}
+
+
 # -- the broker ---------------------------------------------------------------------------------
 
 
@@ -100,6 +112,7 @@ class Proc:
     env: dict[str, str]
     log: Path
     popen: subprocess.Popen | None = None
+    restarts: int = 0
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +150,7 @@ class StackConfig:
     partitions: int = 3
     traces_dir: Path | None = None
     otlp_endpoint: str | None = None
-    seed_path: Path = REPO / "deploy" / "seed" / "org.yaml"
+    seed_dir: Path = REPO / "deploy" / "seed"
     # short broker timeouts: Tansu holds a JoinGroup reply for half the session timeout
     session_timeout_ms: int = 3000
     heartbeat_interval_ms: int = 1000
@@ -150,6 +163,8 @@ class Stack:
         self.cfg = cfg
         self.broker: Proc | None = None
         self.procs: dict[str, Proc] = {}
+        self._supervisor: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def bootstrap(self) -> str:
@@ -158,9 +173,9 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.cfg.api_ports[service]}"
 
-    def petitioner_key(self) -> str:
-        """Kept in the data directory so sealed identities stay readable across restarts."""
-        path = self.cfg.data_dir / "petitioner.key"
+    def seal_key(self, service: str) -> str:
+        """Kept in the data directory so sealed fields stay readable across restarts."""
+        path = self.cfg.data_dir / "keys" / f"{service}.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
@@ -180,22 +195,21 @@ class Stack:
                 "XF_KAFKA_HEARTBEAT_INTERVAL_MS": str(c.heartbeat_interval_ms),
                 "XF_KAFKA_REQUEST_TIMEOUT_MS": str(c.request_timeout_ms),
                 "XF_KAFKA_IDEMPOTENT_PRODUCER": "false",  # see BackboneSettings
-                "XF_SEED_PATH": str(c.seed_path),
+                "XF_SEED_DIR": str(c.seed_dir),
+                "XF_AUTH_MODE": "demo",
+                "XF_DEMO_TOKENS_PATH": str(c.seed_dir / "demo-tokens.yaml"),
                 "XF_HTTP_PORT": str(c.api_ports[service]),
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        if service == "intake":
-            env["XF_PETITIONER_KEY"] = self.petitioner_key()
+        if service in SEALING:
+            env["XF_SEAL_KEY"] = self.seal_key(service)
         if c.traces_dir is not None:
             env["XF_TRACES_DIR"] = str(c.traces_dir)
         if c.otlp_endpoint:
             env["XF_OTLP_ENDPOINT"] = c.otlp_endpoint
         env.update(c.extra_env)
         return env
-
-    def _proc(self, name: str, module: str, service: str) -> Proc:
-        return Proc(name, [sys.executable, "-m", module], self.service_env(service), self.cfg.data_dir / "logs" / f"{name}.log")
 
     def start_broker(self) -> None:
         port = self.cfg.broker_port
@@ -218,28 +232,18 @@ class Stack:
         wait_until(lambda: not port_open(self.cfg.broker_port), 10, "the broker to stop")
         self.start_broker()
 
-    def migrate(self) -> None:
-        """Apply every service's migrations up front, so processes start in any order."""
-        from backbone.db import migrate
-
-        for service in SERVICES:
-            mig = REPO / "services" / service / "src" / service / "migrations"
-            migrate(self.cfg.database_url, service, mig)
-
     def start(self) -> None:
         from backbone.broker import KafkaOptions, ensure_topics
 
         self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
         if self.broker is None:
             self.start_broker()
-        self.migrate()
+        migrate_all(self.cfg.database_url)
         ensure_topics(KafkaOptions(bootstrap=self.bootstrap, partitions=self.cfg.partitions,
                                    request_timeout_ms=self.cfg.request_timeout_ms))
         for service in SERVICES:
-            self.procs[f"{service}-api"] = self._proc(f"{service}-api", f"{service}.api", service)
-            self.procs[f"{service}-relay"] = self._proc(f"{service}-relay", "backbone.relay", service)
-        for service in CONSUMERS:
-            self.procs[f"{service}-consumer"] = self._proc(f"{service}-consumer", f"{service}.consumer", service)
+            self.procs[service] = Proc(service, [sys.executable, "-m", service, "all"], self.service_env(service),
+                                       self.cfg.data_dir / "logs" / f"{service}.log")
         for p in self.procs.values():
             p.start()
         self.wait_healthy()
@@ -247,7 +251,7 @@ class Stack:
     def wait_healthy(self, timeout: float = 60) -> None:
         def healthy() -> bool:
             for name, p in self.procs.items():
-                if not p.alive():
+                if not p.alive() and self._supervisor is None:
                     raise RuntimeError(f"{name} exited; see {p.log}:\n{tail(p.log)}")
             for service in SERVICES:
                 try:
@@ -259,7 +263,42 @@ class Stack:
 
         wait_until(healthy, timeout, "the four services", interval=0.2)
 
+    # -- supervision --------------------------------------------------------------------------------
+    def check(self) -> list[str]:
+        """Restart whatever died — the broker included; returns what was restarted."""
+        restarted = []
+        if self.broker is not None and not self.broker.alive() and not self._stopping.is_set():
+            if not port_open(self.cfg.broker_port):
+                self.start_broker()
+                self.broker.restarts += 1
+                restarted.append("broker")
+        for name, p in self.procs.items():
+            if not p.alive() and not self._stopping.is_set():
+                p.start()
+                p.restarts += 1
+                restarted.append(name)
+        return restarted
+
+    def supervise(self, interval: float = 0.5, on_restart=None) -> None:
+        """Keep every process alive from a background thread until ``stop``."""
+
+        def loop() -> None:
+            while not self._stopping.wait(interval):
+                try:
+                    for name in self.check():
+                        log.warning("%s had exited and was restarted", name)
+                        if on_restart:
+                            on_restart(name)
+                except Exception:  # noqa: BLE001 - the supervisor must keep going
+                    log.exception("supervision failed; trying again")
+
+        self._supervisor = threading.Thread(target=loop, name="stack-supervisor", daemon=True)
+        self._supervisor.start()
+
     def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
         for p in self.procs.values():
             if p.alive():
                 p.popen.send_signal(signal.SIGTERM)

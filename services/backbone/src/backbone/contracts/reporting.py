@@ -1,0 +1,27 @@
+"""Events reporting publishes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from .base import Event
+
+
+class ReportingEvent(Event):
+    producer: ClassVar[str] = "reporting"
+
+
+class AlertRaised(ReportingEvent):
+    """An early warning for people to look at, with its evidence (case ids, never names)."""
+
+    type: ClassVar[str] = "alert.raised.v1"
+
+    alert_id: str = Field(max_length=36)
+    kind: Literal["unroutable"]
+    unit: str = Field(max_length=64, description="the unit whose people must act")
+    case_ids: list[str] = Field(max_length=1000)
+    raised_at: datetime
+    message: str = Field(max_length=1000)

@@ -1,0 +1,134 @@
+"""Who may see which case: the one rule, written once, applied in SQL by every service's reads.
+
+A principal sees a case when
+  - the case was received by, or is held by (responsible / unroutable queue), a unit in the
+    principal's own subtree (headquarters, the root, sees every such case), or
+  - the case is shared with the principal's own unit (the only way a union or government liaison
+    sees anything),
+and never when the case accuses the principal's unit or a unit above it (条例 Arts 30, 46(五)).
+A petitioner's own unit is not, by that fact alone, entitled to see the case (Art 46(六)).
+
+The case's units live in the ``case_scope`` table of every service, kept from the events by
+``record`` below, so that all four services answer the same for the same principal and case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from .auth import LIAISON_ROLES, OrgTree, Principal
+from .contracts import CaseAssigned, CaseUnroutable, PetitionRegistered
+from .envelope import Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class CaseUnits:
+    receiving_unit: str | None
+    responsible_unit: str | None
+    accused_unit: str | None
+    shared_with: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What one principal may see, computed once per request from the organisation tree."""
+
+    subtree: frozenset[str] | None  # None: every unit (the root's own principals)
+    party: str  # the principal's own unit, matched against shared_with
+    lineage: tuple[str, ...]  # the principal's unit and its ancestors: a case accusing one is hidden
+
+    @classmethod
+    def of(cls, principal: Principal, org: OrgTree) -> Scope:
+        if principal.role in LIAISON_ROLES:
+            subtree: frozenset[str] | None = frozenset()
+        elif org.parent_of(principal.unit) is None and org.get(principal.unit).kind == "headquarters":
+            subtree = None
+        else:
+            subtree = frozenset(org.subtree(principal.unit))
+        return cls(subtree, principal.unit, tuple(org.ancestors_or_self(principal.unit)))
+
+    def allows(self, case: CaseUnits) -> bool:
+        """The same rule in Python: for a case already loaded, and to check the SQL in tests."""
+        if case.accused_unit is not None and case.accused_unit in self.lineage:
+            return False
+        if self.party in case.shared_with:
+            return True
+        held = [u for u in (case.receiving_unit, case.responsible_unit) if u is not None]
+        return bool(held) and (self.subtree is None or any(u in self.subtree for u in held))
+
+    def where(self, alias: str = "s") -> tuple[sql.Composable, dict[str, Any]]:
+        """SQL predicate over ``case_scope`` (aliased ``alias``) and its parameters."""
+        a = sql.Identifier(alias)
+        if self.subtree is None:
+            held = sql.SQL("({a}.receiving_unit IS NOT NULL OR {a}.responsible_unit IS NOT NULL)").format(a=a)
+        elif self.subtree:
+            held = sql.SQL(
+                "({a}.receiving_unit = ANY(%(xf_subtree)s) OR {a}.responsible_unit = ANY(%(xf_subtree)s))"
+            ).format(a=a)
+        else:
+            held = sql.SQL("false")
+        pred = sql.SQL(
+            "(({held}) OR {a}.shared_with @> ARRAY[%(xf_party)s]::text[])"
+            " AND ({a}.accused_unit IS NULL OR NOT {a}.accused_unit = ANY(%(xf_lineage)s))"
+        ).format(held=held, a=a)
+        return pred, {"xf_subtree": sorted(self.subtree or ()), "xf_party": self.party, "xf_lineage": list(self.lineage)}
+
+
+# -- keeping case_scope ----------------------------------------------------------------------------
+
+_REGISTERED = (
+    "INSERT INTO case_scope (case_id, received_at, receiving_unit, accused_unit)"
+    " SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::text[])"
+    " ON CONFLICT (case_id) DO UPDATE SET received_at = EXCLUDED.received_at,"
+    " receiving_unit = EXCLUDED.receiving_unit, accused_unit = EXCLUDED.accused_unit"
+)
+_HELD = (
+    "INSERT INTO case_scope AS s (case_id, responsible_unit, responsible_version)"
+    " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[])"
+    " ON CONFLICT (case_id) DO UPDATE SET responsible_unit = EXCLUDED.responsible_unit,"
+    " responsible_version = EXCLUDED.responsible_version"
+    " WHERE s.responsible_version < EXCLUDED.responsible_version"
+)
+
+
+@dataclass
+class ScopeChanges:
+    registered: dict[str, tuple]  # case_id -> (received_at, receiving_unit, accused_unit)
+    held: dict[str, tuple[str, int]]  # case_id -> (unit holding it, routing version)
+
+    def statements(self) -> Iterable[tuple[str, Sequence]]:
+        if self.registered:
+            ids = sorted(self.registered)  # one order for every writer: no deadlocks between them
+            yield _REGISTERED, (ids, *map(list, zip(*(self.registered[i] for i in ids), strict=True)))
+        if self.held:
+            ids = sorted(self.held)
+            yield _HELD, (ids, [self.held[i][0] for i in ids], [self.held[i][1] for i in ids])
+
+
+def scope_changes(events: Iterable[Envelope]) -> ScopeChanges:
+    """Pure: what the events change about who may see their cases (latest routing version wins)."""
+    changes = ScopeChanges({}, {})
+    for ev in events:
+        p = ev.payload
+        if isinstance(p, PetitionRegistered):
+            changes.registered[ev.subject] = (p.received_at, p.receiving_unit, p.accused_unit)
+        elif isinstance(p, CaseAssigned | CaseUnroutable):
+            unit = p.unit if isinstance(p, CaseAssigned) else p.queue_unit
+            if ev.subject not in changes.held or changes.held[ev.subject][1] < ev.sequence:
+                changes.held[ev.subject] = (unit, ev.sequence)
+    return changes
+
+
+def record(conn, events: Iterable[Envelope]) -> None:
+    """Apply the events' scope changes in the caller's (sync) transaction."""
+    for statement, params in scope_changes(events).statements():
+        conn.execute(statement, params)
+
+
+async def record_async(conn, events: Iterable[Envelope]) -> None:
+    for statement, params in scope_changes(events).statements():
+        await conn.execute(statement, params)

@@ -1,0 +1,130 @@
+"""Intake's use cases: register a petition, read one, list them. Routes only adapt to these."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from backbone import telemetry, visibility
+from backbone.auth import Principal
+from backbone.contracts import PetitionRegistered
+from backbone.envelope import Actor, Envelope, new_envelope
+from backbone.errors import Invalid, NotAllowed, case_not_found, checked_case_id
+from backbone.http import IdempotencyKey, require_role
+from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
+from backbone.visibility import Scope
+
+from .bootstrap import Intake
+from .domain import PetitionInput, RegistrationRejected, check, format_receipt, receipt_code, registered_event
+
+IDENTITY_ROLES = ("registrar", "handler", "leader")  # may read who the petitioners are
+CONTENT_ROLES = (*IDENTITY_ROLES, "supervisor")  # may read what the petition says
+
+
+@dataclass(frozen=True)
+class Registered:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+async def register(
+    app: Intake, pool: AsyncConnectionPool, cmd: PetitionInput, by: Principal, scope: Scope, idempotency_key: str | None
+) -> Registered:
+    """登记: one transaction holds the event, its outbox row, who may see the case and the
+    Idempotency-Key's answer; in pipeline mode it is one round trip to PostgreSQL."""
+    require_role(by, "registrar")
+    org = app.ctx.org
+    if cmd.receiving_unit in org and not scope.allows(visibility.CaseUnits(cmd.receiving_unit, None, None)):
+        raise NotAllowed("登记单位不在本账号的管辖范围内", field="receiving_unit")
+    try:
+        check(cmd, org, app.issue_types, datetime.now(UTC))
+    except RegistrationRejected as e:
+        raise Invalid("请求中有字段不合格", fields=e.fields) from None
+    key = IdempotencyKey(by, idempotency_key, cmd.model_dump(mode="json")) if idempotency_key else None
+    case_id = str(uuid.uuid4())
+    case_no = await app.numbers.next(pool, cmd.received_at)
+    receipt = receipt_code(app.receipt_key, case_id) if cmd.anonymous else None
+    event = registered_event(cmd, case_id=case_id, case_no=case_no, org=org, sealer=app.sealer, receipt=receipt)
+    env = new_envelope(event, subject=case_id, sequence=1, actor=Actor(by.id, by.unit, by.role),
+                       traceparent=telemetry.current_traceparent())
+    # what is kept for an Idempotency-Key replay holds no receipt code: that is derived again
+    answer = {"case_id": case_id, "case_no": case_no, "status_path": "/public/status" if receipt else None}
+    async with pool.connection() as conn:
+        try:
+            async with conn.pipeline(), conn.transaction():
+                if key is not None:
+                    await conn.execute(*key.insert(201, answer))
+                await app.ctx.store.append_async(conn, [env])
+                await visibility.record_async(conn, [env])
+        except psycopg.errors.UniqueViolation as e:
+            if key is None or e.diag.constraint_name != "idempotency_keys_pkey":
+                raise
+            stored = await key.stored(conn)  # a request with the same key committed first
+            assert stored is not None
+            return Registered(stored[0], _with_receipt(app, stored[1]), replayed=True)
+    app.ctx.store.committed()
+    return Registered(201, _with_receipt(app, answer))
+
+
+def _with_receipt(app: Intake, answer: dict) -> dict:
+    code = receipt_code(app.receipt_key, answer["case_id"]) if answer.get("status_path") else None
+    return {**answer, "receipt_code": format_receipt(code) if code else None}
+
+
+_READ = (
+    "SELECT e.body, (SELECT max(version) FROM events v WHERE v.stream_id = e.stream_id) AS version"
+    " FROM events e JOIN case_scope s ON s.case_id = e.stream_id::uuid"
+    " WHERE e.stream_id = %(case_id)s AND e.version = 1 AND {scope}"
+)
+
+
+async def petition(app: Intake, pool: AsyncConnectionPool, case_id: str, by: Principal, scope: Scope) -> dict:
+    """The registration as entered; identity and content only for the roles that need them."""
+    case_id = checked_case_id(case_id)
+    pred, params = scope.where("s")
+    async with pool.connection() as conn:
+        cur = await conn.execute(sql.SQL(_READ).format(scope=pred), {**params, "case_id": case_id})
+        row = await cur.fetchone()
+    if row is None:
+        raise case_not_found(case_id)  # 404, not 403: do not confirm that it exists
+    p: PetitionRegistered = Envelope.decode(row[0]).payload
+    out = p.model_dump(mode="json", exclude={"petitioners_sealed", "summary_sealed", "receipt_code_hash"})
+    out["version"] = row[1]
+    out["summary"] = app.sealer.open(case_id, p.summary_sealed) if by.role in CONTENT_ROLES or by.role == "admin" else None
+    identity = by.role in IDENTITY_ROLES or by.role == "admin"
+    out["petitioners"] = app.sealer.open(case_id, p.petitioners_sealed) if identity and p.petitioners_sealed else None
+    out["identity_shown"] = identity
+    return out
+
+
+_LIST = (
+    "SELECT s.case_id, s.received_at, e.body FROM case_scope s JOIN events e ON e.stream_id = s.case_id::text"
+    " AND e.version = 1 WHERE s.received_at IS NOT NULL AND {scope} {after}"
+    " ORDER BY s.received_at DESC, s.case_id DESC LIMIT %(limit)s"
+)
+
+
+async def petitions(app: Intake, pool: AsyncConnectionPool, scope: Scope, limit: int, after: str | None) -> dict:
+    """Registrations in the principal's scope, newest first; never identity or content."""
+    cursor = decode_cursor(after)
+    pred, params = scope.where("s")
+    page = sql.SQL("AND (s.received_at, s.case_id) < (%(at)s, %(id)s::uuid)") if cursor else sql.SQL("")
+    params.update(limit=min(limit, MAX_LIMIT), at=cursor[0] if cursor else None, id=cursor[1] if cursor else None)
+    async with pool.connection() as conn:
+        cur = await conn.execute(sql.SQL(_LIST).format(scope=pred, after=page), params)
+        rows = await cur.fetchall()
+    items = []
+    for case_id, received_at, body in rows:
+        p = Envelope.decode(body).payload
+        items.append(p.model_dump(mode="json", include={"case_id", "case_no", "channel", "received_at", "receiving_unit",
+                                                       "subsidiary", "category", "issue_type", "anonymous",
+                                                       "petitioner_count", "involved_count"}))
+    return {"count": len(items), "items": items, "next": next_cursor(rows, params["limit"], lambda r: (r[1], r[0]))}
+

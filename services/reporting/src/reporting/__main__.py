@@ -1,0 +1,19 @@
+"""python -m reporting [all|api|relay|consumer]   |   python -m reporting rebuild"""
+
+import json
+import sys
+
+from backbone.rebuild import rebuild
+from backbone.runtime import context, main
+
+from .bootstrap import SERVICE, consumers
+from .config import Settings
+from .store import reset
+
+if sys.argv[1:] == ["rebuild"]:
+    settings = Settings(service="reporting")
+    ctx = context(settings, {"relay"})
+    for consumer in consumers(ctx):
+        print(json.dumps(rebuild(settings, consumer, ctx.store, reset=reset), ensure_ascii=False))
+else:
+    main(SERVICE, Settings)

@@ -1,0 +1,46 @@
+"""Reporting's composition root: the read models' projection, and its rebuild."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION
+from backbone.runtime import ConsumerDef, Context, ServiceDef
+
+from . import projection, store
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class Reporting:
+    ctx: Context
+
+
+class ReportProjection:
+    """Every event of every service, into the read models; unroutable cases raise an alert."""
+
+    emits = True
+
+    def load(self, conn, case_ids):
+        return store.load_many(conn, case_ids)
+
+    def apply(self, report, event):
+        return projection.apply(report, event)
+
+    def save(self, conn, reports):
+        store.save(conn, list(reports.values()))
+
+
+def consumers(ctx: Context) -> list[ConsumerDef]:
+    return [ConsumerDef("projector", [TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION], ReportProjection())]
+
+
+def _app(ctx: Context):
+    from .api import build
+
+    return build(Reporting(ctx))
+
+
+SERVICE = ServiceDef(name="reporting", migrations=MIGRATIONS, app=_app, consumers=consumers)

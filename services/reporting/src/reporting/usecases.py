@@ -1,0 +1,133 @@
+"""Reporting's queries, each cut to the principal's scope in SQL: case lists and timelines,
+consolidated counts, alerts, and the anonymous petitioner's status lookup."""
+
+from __future__ import annotations
+
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from backbone.contracts import receipt_code_hash
+from backbone.errors import NotFound, case_not_found, checked_case_id
+from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
+from backbone.visibility import Scope
+
+from .bootstrap import Reporting
+from .projection import STATUS_LABEL, status
+
+
+def _summary(app: Reporting, row: dict) -> dict:
+    org = app.ctx.org
+    st = status(row["routing_status"])
+    return {
+        "case_id": str(row["case_id"]),
+        "case_no": row["case_no"],
+        "channel": row["channel"],
+        "received_at": row["received_at"],
+        "receiving_unit": row["receiving_unit"],
+        "subsidiary": row["subsidiary"],
+        "subsidiary_name": org.name(row["subsidiary"]),
+        "category": row["category"],
+        "issue_type": row["issue_type"],
+        "anonymous": row["anonymous"],
+        "petitioner_count": row["petitioner_count"],
+        "involved_count": row["involved_count"],
+        "assigned_unit": row["assigned_unit"],
+        "assigned_unit_name": org.name(row["assigned_unit"]),
+        "status": st,
+        "status_label": STATUS_LABEL[st],
+        "accepted_on": row["accepted_on"],
+        "rejected_on": row["rejected_on"],
+        "legal_channel": row["legal_channel"],
+        "unroutable_reason": row["unroutable_reason"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def _rows(pool, query: sql.Composable, params: dict) -> list[dict]:
+    async with pool.connection() as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        return await (await cur.execute(query, params)).fetchall()
+
+
+async def cases(app: Reporting, pool, scope: Scope, status_: str | None, subsidiary: str | None, limit: int,
+                after: str | None) -> dict:
+    cursor = decode_cursor(after)
+    limit = min(limit, MAX_LIMIT)
+    pred, params = scope.where("s")
+    conds = [pred, sql.SQL("v.received_at IS NOT NULL")]
+    if status_:
+        conds.append(sql.SQL("coalesce(v.routing_status, 'registered') = %(status)s"))
+    if subsidiary:
+        conds.append(sql.SQL("v.subsidiary = %(subsidiary)s"))
+    if cursor:
+        conds.append(sql.SQL("(v.received_at, v.case_id) < (%(at)s, %(after_id)s)"))
+    params.update(status=status_, subsidiary=subsidiary, limit=limit,
+                  at=cursor[0] if cursor else None, after_id=cursor[1] if cursor else None)
+    query = sql.SQL("SELECT v.* FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE {}"
+                    " ORDER BY v.received_at DESC, v.case_id DESC LIMIT %(limit)s").format(sql.SQL(" AND ").join(conds))
+    rows = await _rows(pool, query, params)
+    return {"count": len(rows), "items": [_summary(app, r) for r in rows],
+            "next": next_cursor(rows, limit, lambda r: (r["received_at"], r["case_id"]))}
+
+
+async def case(app: Reporting, pool, case_id: str, scope: Scope) -> dict:
+    case_id = checked_case_id(case_id)
+    pred, params = scope.where("s")
+    async with pool.connection() as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        await cur.execute(sql.SQL("SELECT v.* FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
+                                  " WHERE v.case_id = %(id)s AND {}").format(pred), {**params, "id": case_id})
+        row = await cur.fetchone()
+        if row is None:
+            # 404 rather than 403: a principal out of scope does not learn that the case exists
+            raise case_not_found(case_id)
+        await cur.execute("SELECT clock, starts_on, due_on, rolled_from, basis, met_on, late FROM case_deadlines"
+                          " WHERE case_id = %s ORDER BY starts_on NULLS LAST, clock", (case_id,))
+        deadlines = await cur.fetchall()
+        await cur.execute("SELECT event_id::text, source, type, version, occurred_at, recorded_at, actor_role,"
+                          " actor_unit, trace_id, detail FROM timeline WHERE case_id = %s"
+                          " ORDER BY occurred_at, source, version", (case_id,))
+        timeline = await cur.fetchall()
+        await cur.execute("SELECT alert_id::text, kind, unit, raised_at, message FROM alerts WHERE case_id = %s"
+                          " ORDER BY raised_at", (case_id,))
+        alerts = await cur.fetchall()
+    return {**_summary(app, row), "deadlines": deadlines, "timeline": timeline, "alerts": alerts}
+
+
+async def by_subsidiary(app: Reporting, pool, scope: Scope) -> dict:
+    pred, params = scope.where("s")
+    rows = await _rows(pool, sql.SQL(
+        "SELECT v.subsidiary, coalesce(v.routing_status, 'registered') AS status, count(*) AS n"
+        " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE v.case_no IS NOT NULL AND {}"
+        " GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2").format(pred), params)
+    items = [{"subsidiary": r["subsidiary"], "subsidiary_name": app.ctx.org.name(r["subsidiary"]) or "集团总部本级",
+              "status": r["status"], "status_label": STATUS_LABEL[r["status"]], "count": r["n"]} for r in rows]
+    return {"total": sum(i["count"] for i in items), "items": items}
+
+
+async def alerts(app: Reporting, pool, scope: Scope, limit: int, after: str | None) -> dict:
+    """Open alerts about cases in scope, newest first."""
+    cursor = decode_cursor(after)
+    limit = min(limit, MAX_LIMIT)
+    pred, params = scope.where("s")
+    conds = [pred] + ([sql.SQL("(a.raised_at, a.alert_id) < (%(at)s, %(after_id)s)")] if cursor else [])
+    params.update(limit=limit, at=cursor[0] if cursor else None, after_id=cursor[1] if cursor else None)
+    rows = await _rows(pool, sql.SQL(
+        "SELECT a.alert_id, a.kind, a.unit, a.case_id::text, a.raised_at, a.message FROM alerts a"
+        " JOIN case_scope s ON s.case_id = a.case_id WHERE {} ORDER BY a.raised_at DESC, a.alert_id DESC"
+        " LIMIT %(limit)s").format(sql.SQL(" AND ").join(conds)), params)
+    out = [{**r, "alert_id": str(r["alert_id"]), "unit_name": app.ctx.org.name(r["unit"])} for r in rows]
+    return {"count": len(out), "items": out, "next": next_cursor(rows, limit, lambda r: (r["raised_at"], r["alert_id"]))}
+
+
+async def status_by_receipt(pool, receipt_code: str) -> dict:
+    """Status only: no units, no people, no content (an anonymous reporter's case stays anonymous)."""
+    rows = await _rows(pool, sql.SQL(
+        "SELECT case_no, routing_status, accepted_on, rejected_on, legal_channel, updated_at"
+        " FROM case_view WHERE receipt_code_hash = %(h)s"), {"h": receipt_code_hash(receipt_code)})
+    if not rows:
+        raise NotFound("查询码无效，或案件尚在登记处理中")
+    row = rows[0]
+    st = status(row["routing_status"])
+    return {"case_no": row["case_no"], "status": st, "status_label": STATUS_LABEL[st], "accepted_on": row["accepted_on"],
+            "rejected_on": row["rejected_on"], "legal_channel": row["legal_channel"], "updated_at": row["updated_at"]}
