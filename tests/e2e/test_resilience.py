@@ -81,6 +81,15 @@ def test_one_trace_holds_spans_from_all_four_services(api, stack, petition):
 
     found = api.eventually(spans)
     kinds = {(s["service"], s["kind"]) for s in found}
-    assert ("intake", "SERVER") in kinds and ("reporting", "CONSUMER") in kinds and ("routing", "PRODUCER") in kinds
+    assert {("intake", "SERVER"), ("routing", "CONSUMER"), ("supervision", "CONSUMER"),
+            ("reporting", "CONSUMER")} <= kinds, kinds
+    # each relay publishes in batches: one PRODUCER span per batch, linked to the petitions' traces
+
+    def linked():
+        published = {s["service"] for f in stack.cfg.traces_dir.glob("*.jsonl") for s in map(json.loads, f.read_text().splitlines())
+                     if s["kind"] == "PRODUCER" and trace_id in s["links"]}
+        assert published == {"intake", "routing", "supervision"}, published
+
+    api.eventually(linked)
     # no personal data in spans
     assert "测试人" not in json.dumps(found, ensure_ascii=False)

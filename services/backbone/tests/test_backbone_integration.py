@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -97,7 +98,10 @@ def _consumer(cfg, name, handler_fail=None):
     class Effects:
         emits = False
 
-        def load(self, conn, case_ids):
+        def load(self, case_ids):
+            return []
+
+        def states(self, rows):
             return {}
 
         def apply(self, state, ev):
@@ -105,8 +109,9 @@ def _consumer(cfg, name, handler_fail=None):
                 raise RuntimeError("this handler cannot take it")
             return ev.id, []
 
-        def save(self, conn, states):
-            conn.execute("INSERT INTO effects (event_id) SELECT unnest(%s::uuid[])", (list(states.values()),))
+        def save(self, states):
+            return [("INSERT INTO effects (event_id) SELECT x::uuid FROM json_array_elements_text(%s::json) x",
+                     [json.dumps(list(states.values()))])]
 
     return IdempotentConsumer(cfg, name, [TOPIC_INTAKE], Effects(), EventStore(cfg.service),
                               Broker(KafkaOptions.from_settings(cfg)))

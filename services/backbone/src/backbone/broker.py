@@ -38,7 +38,7 @@ class KafkaOptions:
     session_timeout_ms: int = 45_000
     heartbeat_interval_ms: int = 3_000
     request_timeout_ms: int = 30_000
-    fetch_max_wait_ms: int = 10
+    fetch_max_wait_ms: int = 50
     max_poll_records: int = 500
     linger_ms: int = 2
     idempotent: bool = True

@@ -2,14 +2,16 @@
 
 A service reacts to events through a ``Projection``: ``load`` reads the state of the batch's cases
 in one go, ``apply`` (pure) folds one event into one case's state and names the events it causes,
-``save`` writes the changed states back. For each poll the consumer runs one PostgreSQL transaction
-in pipeline mode, in three round trips:
+``save`` says how to write the changed states back. For each poll the consumer runs one
+PostgreSQL transaction in two round trips, however many events the poll holds:
 
 1. insert the tracking rows of every event in the batch, returning the ones that are new
-   (a tracking row that exists means the event was applied before: it is skipped), and load states;
-2. (only if the projection emits events) load the versions of the cases' own streams;
-3. apply the new events in memory, then send every write at once — changed states, caused events
-   and their outbox rows, case scope, tracking outcomes, positions per partition — and COMMIT.
+   (a tracking row that exists means the event was applied before: it is skipped), and read the
+   states of the batch's cases (and, if the projection emits events, its streams' versions) — one
+   round trip, with BEGIN;
+2. apply the new events in memory (pure);
+3. ONE statement writes everything — changed states, caused events and their outbox rows, case
+   scope, tracking outcomes, positions per partition — sent with COMMIT in the second round trip.
 
 A record that is not a valid event for its topic, or whose ``apply`` raises, is dead-lettered with
 the reason and the rest of the batch commits. If the write itself fails, the batch is retried event
@@ -26,15 +28,17 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+import orjson
 import psycopg
 from kafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import telemetry, visibility
+from . import bulk, telemetry, visibility
 from .broker import Broker, Subscription, close_quietly, make_producer
 from .contracts import TOPIC_DEAD_LETTER, Event
 from .db import connect
@@ -50,15 +54,24 @@ S = TypeVar("S")
 class Projection(Protocol, Generic[S]):
     """What a service gives its consumer. ``apply`` must be pure: it returns a new state (or the
     same object when nothing changed) and the events the change causes, and raises for an event it
-    cannot take (that event is dead-lettered)."""
+    cannot take (that event is dead-lettered). Reading and writing are statements, not calls, so
+    that the consumer can send a whole batch's reads in one round trip and its writes in another."""
 
     emits: bool
 
-    def load(self, conn: psycopg.Connection, case_ids: list[str]) -> dict[str, S]: ...
+    def load(self, case_ids: list[str]) -> list[tuple[str, Sequence]]:
+        """The queries (each with its parameters) that read these cases' states."""
+        ...
+
+    def states(self, rows: list[list[tuple]]) -> dict[str, S]:
+        """The states, from the rows each ``load`` query returned (in the same order)."""
+        ...
 
     def apply(self, state: S | None, event: Envelope) -> tuple[S | None, list[Event]]: ...
 
-    def save(self, conn: psycopg.Connection, states: dict[str, S]) -> None: ...
+    def save(self, states: dict[str, S]) -> list[tuple[str, Sequence]]:
+        """The INSERT statements (each with its parameters) that write these states back."""
+        ...
 
 
 @dataclass
@@ -75,26 +88,57 @@ class Record:
 @dataclass
 class Applied:
     fresh: set[str]  # ids of the events applied now (not seen before)
-    caused: list[Envelope]  # events the projection emitted, recorded in the store
+    caused: list[Envelope]  # events the projection emitted, to be recorded in the store
     rejected: list[tuple[Envelope, str]]  # events apply() refused, with the reason
+    writes: list[tuple[str, Sequence]]  # states, scope and outcomes to write with the caused events
 
 
 _TRACK = (
-    "INSERT INTO processed_events (consumer, event_id) SELECT %s, unnest(%s::uuid[])"
+    "INSERT INTO processed_events (consumer, event_id) SELECT %s, x::uuid FROM json_array_elements_text(%s::json) x"
     " ON CONFLICT DO NOTHING RETURNING event_id"
 )
-_DEAD = (
-    "INSERT INTO processed_events (consumer, event_id, outcome) SELECT %s, unnest(%s::uuid[]), 'dead-lettered'"
-    " ON CONFLICT (consumer, event_id) DO UPDATE SET outcome = 'dead-lettered'"
-)
-_POSITIONS = (
-    "INSERT INTO consumer_positions (consumer, topic, partition, epoch, next_offset)"
-    " SELECT %s, * FROM unnest(%s::text[], %s::int[], %s::text[], %s::bigint[])"
-    " ON CONFLICT (consumer, topic, partition) DO UPDATE"
-    " SET epoch = EXCLUDED.epoch, next_offset = EXCLUDED.next_offset"
-)
+_DEAD = bulk.insert("processed_events", ("consumer", "event_id", "outcome"),
+                    "ON CONFLICT (consumer, event_id) DO UPDATE SET outcome = EXCLUDED.outcome")
+_POSITIONS = bulk.insert("consumer_positions", ("consumer", "topic", "partition", "epoch", "next_offset"),
+                         bulk.update_all(("consumer", "topic", "partition"), ("epoch", "next_offset")))
+
+
+def dead(consumer: str, event_ids) -> tuple[str, list]:
+    return _DEAD, [bulk.rows({"consumer": consumer, "event_id": i, "outcome": "dead-lettered"} for i in event_ids)]
 _TRANSIENT = (psycopg.OperationalError, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure,
               ConcurrencyConflict)
+
+
+def read_batch(conn: psycopg.Connection, consumer: str, projection: Projection, store: EventStore,
+               events: Sequence[Envelope], *, begin: bool, versions: bool) -> tuple[set[str], dict, dict[str, int]]:
+    """ONE round trip: (BEGIN,) insert the tracking rows returning the new ones, read the streams'
+    versions and the cases' states. Returns (new event ids, states, versions)."""
+    case_ids = sorted({e.subject for e in events})
+    script: list[tuple[str, Sequence]] = [(_TRACK, (consumer, orjson.dumps([e.id for e in events]).decode()))]
+    if versions:
+        script.append(store.versions_query(case_ids))
+    loads = projection.load(case_ids) if case_ids else []
+    script += loads
+    results = run_script(conn, script, begin=begin)
+    fresh = {str(r[0]) for r in results[0]}
+    found = dict(results[1]) if versions else {}
+    states = projection.states(results[-len(loads):]) if loads else {}
+    return fresh, states, found
+
+
+def run_script(conn: psycopg.Connection, script: Sequence[tuple[str, Sequence]], *, begin: bool = False,
+               commit: bool = False) -> list[list[tuple]]:
+    """Send several statements in one round trip (client-side parameter binding); the rows of each."""
+    cur = psycopg.ClientCursor(conn)
+    text = "; ".join(["BEGIN"] * begin + [q for q, _ in script] + ["COMMIT"] * commit)
+    cur.execute(text, [p for _, params in script for p in params])
+    out: list[list[tuple]] = []
+    more = True
+    while more:
+        if cur.pgresult is not None and cur.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK:
+            out.append(cur.fetchall())
+        more = bool(cur.nextset())
+    return out
 
 
 def apply_events(
@@ -105,17 +149,15 @@ def apply_events(
     events: Sequence[Envelope],
     *,
     emit: bool = True,
+    begin: bool = False,
     span_for=None,
 ) -> Applied:
-    """The heart of a consumer (and of a rebuild), inside the caller's transaction: skip what was
-    applied before, fold the rest into their cases' states, write states, caused events, scope and
-    tracking rows. ``span_for(event)`` may return a span whose context the caused events carry."""
-    case_ids = sorted({e.subject for e in events})
-    fresh_cur = conn.execute(_TRACK, (consumer, [e.id for e in events]))
-    states = projection.load(conn, case_ids) if case_ids else {}
-    fresh = {str(row[0]) for row in fresh_cur.fetchall()}
+    """The heart of a consumer (and of a rebuild): skip what was applied before, fold the rest into
+    their cases' states, and say what to write. The caller writes it in one statement
+    (``store.write_statement(applied.caused, *applied.writes)``) in the same transaction.
+    ``span_for(event)`` may return a span whose context the caused events carry."""
     emitting = emit and projection.emits
-    versions = store.versions(conn, case_ids) if emitting and fresh else {}
+    fresh, states, versions = read_batch(conn, consumer, projection, store, events, begin=begin, versions=emitting)
     changed: dict[str, Any] = {}
     caused: list[Envelope] = []
     rejected: list[tuple[Envelope, str]] = []
@@ -138,13 +180,11 @@ def apply_events(
             caused += store.envelopes(ev.subject, version, emitted, SYSTEM, correlationid=ev.correlationid,
                                       causationid=ev.id, traceparent=tp)
             versions[ev.subject] = version + len(emitted)
-    if changed:
-        projection.save(conn, dict(sorted(changed.items())))
-    store.append(conn, caused)
-    visibility.record(conn, [e for e in events if e.id in fresh] + caused)
+    writes = projection.save(dict(sorted(changed.items()))) if changed else []
+    writes += visibility.statements([e for e in events if e.id in fresh] + caused)
     if rejected:
-        conn.execute(_DEAD, (consumer, [e.id for e, _ in rejected]))
-    return Applied(fresh, caused, rejected)
+        writes.append(dead(consumer, [e.id for e, _ in rejected]))
+    return Applied(fresh, caused, rejected, writes)
 
 
 class IdempotentConsumer:
@@ -221,31 +261,35 @@ class IdempotentConsumer:
             span = tracer.start_span(
                 f"{topic_of[ev.id]} process", context=telemetry.parent_context(ev.traceparent),
                 kind=SpanKind.CONSUMER, start_time=start,
-                attributes={"messaging.system": "kafka", "messaging.operation.type": "process",
-                            "messaging.destination.name": topic_of[ev.id], "messaging.message.id": ev.id,
-                            "messaging.consumer.group.name": f"xf.{self.name}",
+                attributes={"messaging.operation.type": "process", "messaging.message.id": ev.id,
                             "xf.event_type": ev.type, "xf.case_id": ev.subject},
             )
             spans.append(span)
             return span
 
-        with conflicts_detected(), conn.pipeline(), conn.transaction():
-            done = apply_events(conn, self.name, self.projection, self.store, events, span_for=span_for)
+        with conflicts_detected(), _rolled_back_on_error(conn):
+            # two round trips: BEGIN + tracking + reads, then the one write statement + COMMIT
+            done = apply_events(conn, self.name, self.projection, self.store, events, begin=True, span_for=span_for)
             refused = {e.id: reason for e, reason in done.rejected}
             poison = [r for r in records if r.poison or (r.event is not None and r.event.id in refused)]
             for r in poison:
                 r.poison = r.poison or refused[r.event.id]
+            writes = done.writes
             if poison:
-                self._dead_letter(poison)
+                self._dead_letter(poison)  # durably, before the batch commits
                 ids = [r.event.id for r in poison if r.event is not None and r.event.id not in refused]
                 if ids:
-                    conn.execute(_DEAD, (self.name, ids))
+                    writes.append(dead(self.name, ids))
             ends: dict[tuple[str, int], int] = {}
             for r in records:
                 ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
-            keys = sorted(ends)
-            conn.execute(_POSITIONS, (self.name, [k[0] for k in keys], [k[1] for k in keys], [epoch] * len(keys),
-                                      [ends[k] for k in keys]))
+            writes.append((_POSITIONS, [bulk.rows(
+                {"consumer": self.name, "topic": t, "partition": p, "epoch": epoch, "next_offset": o}
+                for (t, p), o in sorted(ends.items()))]))
+            # with no caused events, nothing another service could see needs the disk first: a commit
+            # lost in a crash loses its tracking rows and positions with it, and the events are read again
+            write = self.store.write_statement(done.caused, *writes, durable=bool(done.caused))
+            run_script(conn, [write], commit=True)
         if done.caused:
             self.store.committed()
         self.applied += len(done.fresh) - len(done.rejected)
@@ -257,6 +301,8 @@ class IdempotentConsumer:
             f"{self.name} batch", kind=SpanKind.CONSUMER, start_time=start,
             links=telemetry.links([e.traceparent for e in events]),
             attributes={"messaging.system": "kafka", "messaging.operation.type": "process",
+                        "messaging.consumer.group.name": f"xf.{self.name}",
+                        "messaging.destination.name": ",".join(sorted({r.topic for r in records})),
                         "messaging.batch.message_count": len(records), "xf.applied": len(done.fresh),
                         "xf.caused": len(done.caused), "xf.dead_lettered": len(poison)},
         ):
@@ -312,3 +358,17 @@ class IdempotentConsumer:
             except KafkaError as e:
                 raise psycopg.OperationalError(f"dead-letter topic unavailable: {e}") from None  # retried
         self.dead_lettered += len(records)
+
+
+@contextmanager
+def _rolled_back_on_error(conn: psycopg.Connection):
+    """The batch runs its own BEGIN/COMMIT (to save round trips): roll back whatever failed."""
+    try:
+        yield
+    except BaseException:
+        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            try:
+                conn.execute("ROLLBACK")
+            except psycopg.Error:
+                pass
+        raise

@@ -30,7 +30,10 @@ def connect(database_url: str, schema: str, *, autocommit: bool = False, **kw) -
 
 
 async def open_async_pool(database_url: str, schema: str, max_size: int = 10) -> AsyncConnectionPool:
-    pool = AsyncConnectionPool(conninfo(database_url, schema), min_size=min(4, max_size), max_size=max_size, open=False)
+    # autocommit: a single statement needs no BEGIN/COMMIT round trips; multi-statement writes open
+    # their transaction explicitly (``async with conn.transaction()``)
+    pool = AsyncConnectionPool(conninfo(database_url, schema), min_size=min(4, max_size), max_size=max_size,
+                               kwargs={"autocommit": True}, open=False)
     await pool.open(wait=True, timeout=30)
     return pool
 

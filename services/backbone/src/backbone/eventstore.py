@@ -13,19 +13,17 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import orjson
 import psycopg
 
+from . import bulk
 from .contracts import Event
 from .envelope import Actor, Envelope, new_envelope
 
 log = logging.getLogger("backbone.eventstore")
 
-_APPEND = (
-    "WITH e AS (INSERT INTO events (stream_id, version, event_id, event_type, occurred_at, traceparent, body)"
-    " SELECT * FROM unnest(%s::text[], %s::int[], %s::uuid[], %s::text[], %s::timestamptz[], %s::text[], %s::bytea[])"
-    " RETURNING position)"
-    " INSERT INTO outbox (position) SELECT position FROM e"
-)
+_COLUMNS = ("stream_id", "version", "event_id", "event_type", "occurred_at", "traceparent", "body")
+_EVENTS = f"e AS ({bulk.insert('events', _COLUMNS)} RETURNING position), o AS (INSERT INTO outbox (position) SELECT position FROM e)"
 
 
 class ConcurrencyConflict(Exception):
@@ -109,22 +107,28 @@ class EventStore:
 
     def append(self, conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> None:
         if envelopes:
-            conn.execute(*self.append_statement(envelopes))
+            conn.execute(*self.write_statement(envelopes))
 
-    async def append_async(self, conn: psycopg.AsyncConnection, envelopes: Sequence[Envelope]) -> None:
-        if envelopes:
-            await conn.execute(*self.append_statement(envelopes))
-
-    def append_statement(self, envelopes: Sequence[Envelope]) -> tuple[str, tuple[list, ...]]:
-        cols: tuple[list, ...] = ([], [], [], [], [], [], [])
+    def write_statement(
+        self, envelopes: Sequence[Envelope], *also: tuple[str, Sequence], durable: bool = True
+    ) -> tuple[str, list]:
+        """ONE statement that appends ``envelopes`` with their outbox rows and runs the ``also``
+        INSERTs (idempotency key, case scope, states ...) with them: all or nothing, one round trip.
+        (For a registration this beats psycopg's pipeline mode, which costs more CPU per statement
+        than it saves: 0.25 ms per 3-insert transaction against 0.065 ms for one statement.)"""
+        rows = []
         for ev in envelopes:
             if ev.producer != self.service:
                 raise ValueError(f"{self.service} may not publish {ev.type}")
-            for col, value in zip(
-                cols, (ev.subject, ev.sequence, ev.id, ev.type, ev.time, ev.traceparent, ev.encode()), strict=True
-            ):
-                col.append(value)
-        return _APPEND, cols
+            rows.append({"stream_id": ev.subject, "version": ev.sequence, "event_id": ev.id, "event_type": ev.type,
+                         "occurred_at": ev.time, "traceparent": ev.traceparent, "body": orjson.Fragment(ev.encode())})
+        parts, params = [_EVENTS], [orjson.dumps(rows).decode()]
+        for i, (statement, p) in enumerate(also):
+            parts.append(f"x{i} AS ({statement})")
+            params += list(p)
+        # durable=False: the transaction's commit does not wait for the disk (synchronous_commit off)
+        tail = " SELECT count(*) FROM e" if durable else " SELECT count(*), set_config('synchronous_commit', 'off', true) FROM e"
+        return "WITH " + ", ".join(parts) + tail, params
 
     def envelopes(
         self,
@@ -152,23 +156,15 @@ class EventStore:
 
     @staticmethod
     def load(conn: psycopg.Connection, stream_id: str) -> list[Envelope]:
-        rows = conn.execute("SELECT body FROM events WHERE stream_id = %s ORDER BY version", (stream_id,)).fetchall()
-        return [Envelope.decode(_first(r)) for r in rows]
+        rows = conn.execute("SELECT body::text FROM events WHERE stream_id = %s ORDER BY version", (stream_id,)).fetchall()
+        return [Envelope.decode(r[0]) for r in rows]
 
     @staticmethod
-    def versions(conn: psycopg.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
-        rows = conn.execute(
-            "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY(%s) GROUP BY stream_id",
-            (list(stream_ids),),
-        ).fetchall()
-        return {_at(r, 0): _at(r, 1) for r in rows}
+    def versions_query(stream_ids: Sequence[str]) -> tuple[str, list[str]]:
+        """The query for the current version of each of these streams (absent: no events yet)."""
+        return ("SELECT stream_id, max(version) FROM events WHERE stream_id = ANY(%s::text[]) GROUP BY stream_id",
+                [bulk.array(stream_ids)])
 
-
-def _first(row):
-    return _at(row, 0)
-
-
-def _at(row, i: int):
-    if isinstance(row, dict):
-        return list(row.values())[i]
-    return row[i]
+    @classmethod
+    def versions(cls, conn: psycopg.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
+        return dict(conn.execute(*cls.versions_query(stream_ids)).fetchall())

@@ -2,9 +2,11 @@
 
 - Errors are mapped to HTTP in one place: the ``backbone.errors`` problems, a concurrent write to the
   same case (409), invalid requests (422 naming every bad field), bodies over
-  ``XF_HTTP_MAX_BODY_BYTES`` (413), and anything unexpected (500, logged without the request body).
-- Tracing is one SERVER span per request from a small ASGI middleware (the generic instrumentation
-  added three spans per request and a quarter of intake's CPU).
+  ``XF_HTTP_MAX_BODY_BYTES`` (413, FastAPI's own limit), and anything unexpected (500, logged
+  without the request body).
+- Tracing is FastAPI's native OpenTelemetry support: one SERVER span per request continuing the
+  caller's traceparent, without per-operation spans, metrics or logs (logs would carry rejected
+  input values, which may be personal data).
 - Routes get the principal and its ``Scope`` (backbone.visibility) as dependencies; both are plain
   ``async`` functions, so they never cost a thread hop.
 """
@@ -21,12 +23,10 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from . import telemetry
 from .auth import Authenticator, InvalidToken, OrgTree, Principal
 from .db import open_async_pool
 from .errors import Conflict, Invalid, NotAllowed, NotFound, Problem, Unauthenticated
@@ -34,7 +34,6 @@ from .eventstore import ConcurrencyConflict
 from .visibility import Scope
 
 log = logging.getLogger("backbone.http")
-tracer = trace.get_tracer("backbone.http")
 
 STATUS = {NotFound: 404, NotAllowed: 403, Unauthenticated: 401, Invalid: 422, Conflict: 409}
 
@@ -42,88 +41,6 @@ STATUS = {NotFound: 404, NotAllowed: 403, Unauthenticated: 401, Invalid: 422, Co
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
-
-
-class BodyLimit:
-    """413 for a body over the limit, whether announced by Content-Length or streamed."""
-
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.max_bytes
-                except ValueError:
-                    too_big = True
-                if too_big:
-                    return await self._refuse(send)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send):
-        body = json.dumps({"error": "payload_too_large", "message": f"请求体超过 {self.max_bytes} 字节的上限"},
-                          ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class ServerSpans:
-    """One SERVER span per request, continuing the caller's trace (W3C traceparent)."""
-
-    def __init__(self, app, skip: tuple[str, ...] = ("/health",)):
-        self.app, self.skip = app, skip
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] in self.skip:
-            return await self.app(scope, receive, send)
-        parent = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"traceparent"), None)
-        method = scope["method"]
-        span = tracer.start_span(
-            method, context=telemetry.parent_context(parent), kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": scope["path"]},
-        )
-        status = 500
-
-        async def sending(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            with trace.use_span(span, end_on_exit=False):
-                await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path", None)
-            if route:
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                span.set_status(Status(StatusCode.ERROR))
-            span.end()
 
 
 def create_app(
@@ -146,7 +63,11 @@ def create_app(
         finally:
             await app.state.pool.close()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=title, description=description, lifespan=lifespan, max_body_size=settings.http_max_body_bytes,
+        telemetry={"tracing": True, "operation_spans": False, "metrics": False, "logs": False,
+                   "exclude": lambda scope: scope.get("path") == "/health"},
+    )
     app.state.ctx = ctx
     for r in routers:
         app.include_router(r)
@@ -155,6 +76,12 @@ def create_app(
     async def _problem(_: Request, e: Problem) -> JSONResponse:
         return _error(STATUS.get(type(e), next((s for c, s in STATUS.items() if isinstance(e, c)), 400)),
                       e.code, e.message, **e.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        messages = {413: f"请求体超过 {settings.http_max_body_bytes} 字节的上限"}
+        return _error(e.status_code, codes.get(e.status_code, "http_error"), messages.get(e.status_code, str(e.detail)))
 
     @app.exception_handler(ConcurrencyConflict)
     async def _conflict(_: Request, e: ConcurrencyConflict) -> JSONResponse:
@@ -179,8 +106,6 @@ def create_app(
             await conn.execute("SELECT 1")
         return {"status": "ok", "service": settings.service}
 
-    app.add_middleware(BodyLimit, max_bytes=settings.http_max_body_bytes)
-    app.add_middleware(ServerSpans)
     return app
 
 

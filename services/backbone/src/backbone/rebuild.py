@@ -36,13 +36,13 @@ def _stream(database_url: str, schema: str, producer: str, chunk: int) -> Iterat
         after = 0
         while True:
             rows = conn.execute(
-                "SELECT position, occurred_at, body FROM events WHERE position > %s ORDER BY position LIMIT %s",
+                "SELECT position, occurred_at, body::text FROM events WHERE position > %s ORDER BY position LIMIT %s",
                 (after, chunk),
             ).fetchall()
             if not rows:
                 return
             for position, occurred_at, body in rows:
-                yield occurred_at, position, producer, bytes(body)
+                yield occurred_at, position, producer, body
             after = rows[-1][0]
 
 
@@ -80,8 +80,8 @@ def rebuild(settings, consumer, store, sources: dict[str, tuple[str, str]] | Non
 
 
 def _apply(conn: psycopg.Connection, name: str, consumer, store, batch: list[Envelope]) -> int:
-    with conn.pipeline():
-        done = apply_events(conn, name, consumer.projection, store, batch, emit=False)
+    done = apply_events(conn, name, consumer.projection, store, batch, emit=False)
+    conn.execute(*store.write_statement([], *done.writes))
     for ev, reason in done.rejected:
         log.error("rebuild: %s %s refused: %s", ev.type, ev.id, reason)
     return len(done.fresh)

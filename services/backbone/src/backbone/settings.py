@@ -33,9 +33,10 @@ class BackboneSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     kafka_request_timeout_ms: int = Field(default=30_000, ge=1000)
     kafka_max_poll_records: int = Field(default=500, ge=1, le=10_000)
-    # how long a fetch may wait for records: Kafka's 500 ms default adds that much latency per hop
-    # when traffic is light; 10 ms costs a few more empty fetches and keeps a hop near 10 ms
-    kafka_fetch_max_wait_ms: int = Field(default=10, ge=0, le=5000)
+    # how long a fetch may wait for records. Measured on the embedded broker (one idle consumer):
+    # 10 ms -> delivery p50 5.6 ms, 9.4 % of a core while idle; 50 ms -> 5.0 ms, 2.5 %;
+    # 500 ms (Kafka's default) -> 35 ms, max 215 ms per hop
+    kafka_fetch_max_wait_ms: int = Field(default=50, ge=0, le=5000)
     kafka_linger_ms: int = Field(default=2, ge=0, le=1000)
     # Idempotent producer: on for Kafka. The embedded memory broker hands out producer ids from 1
     # again after a restart, so a producer from before the restart can collide with a new one and

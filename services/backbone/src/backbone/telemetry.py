@@ -1,11 +1,11 @@
 """OpenTelemetry set-up for process entrypoints, and the span helpers every hop uses.
 
-One trace follows each petition: the intake request's SERVER span, then for every event a PRODUCER
-span (relay) and a CONSUMER span (each consumer) whose context the events it causes carry on.
-Those per-event spans are sampled by the petition's trace (ParentBased: a petition not sampled at
-intake costs no span anywhere), and they are started with explicit times and no context switching
-(``event_span``), because a span per event costs more than some handlers. Each batch a relay or
-consumer handles also gets one span of its own, linked to the events' traces.
+One trace follows each petition: the intake request's SERVER span, then for every event each
+consumer's CONSUMER span, whose context the events it causes carry on. Those per-event spans are
+sampled by the petition's trace (ParentBased: a petition not sampled at intake costs no span
+anywhere; XF_TRACE_SAMPLE_RATIO), and started with explicit times and no context switching,
+because a span per event costs more than some handlers. Each batch a relay publishes, and each
+batch a consumer applies, gets one span of its own, linked to the events' traces.
 
 ``setup`` is called only by process entrypoints. Spans carry identifiers (case id, event id, event
 type) and classifications, never personal data.
@@ -13,18 +13,18 @@ type) and classifications, never personal data.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from opentelemetry import context, propagate, trace
+import orjson
+from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, TraceFlags
 
 _provider: TracerProvider | None = None
 
@@ -41,26 +41,21 @@ class JsonLinesSpanExporter(SpanExporter):
         lines = []
         for s in spans:
             ctx = s.get_span_context()
-            lines.append(
-                json.dumps(
-                    {
-                        "trace_id": format(ctx.trace_id, "032x"),
-                        "span_id": format(ctx.span_id, "016x"),
-                        "parent_id": format(s.parent.span_id, "016x") if s.parent else None,
-                        "name": s.name,
-                        "kind": s.kind.name,
-                        "service": s.resource.attributes.get("service.name"),
-                        "start": s.start_time,
-                        "end": s.end_time,
-                        "status": s.status.status_code.name,
-                        "attributes": dict(s.attributes or {}),
-                        "links": [format(link.context.trace_id, "032x") for link in s.links],
-                    },
-                    ensure_ascii=False,
-                )
-            )
-        with self._lock, self._path.open("a", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
+            lines.append(orjson.dumps({
+                "trace_id": format(ctx.trace_id, "032x"),
+                "span_id": format(ctx.span_id, "016x"),
+                "parent_id": format(s.parent.span_id, "016x") if s.parent else None,
+                "name": s.name,
+                "kind": s.kind.name,
+                "service": s.resource.attributes.get("service.name"),
+                "start": s.start_time,
+                "end": s.end_time,
+                "status": s.status.status_code.name,
+                "attributes": dict(s.attributes or {}),
+                "links": [format(link.context.trace_id, "032x") for link in s.links],
+            }))
+        with self._lock, self._path.open("ab") as f:
+            f.write(b"\n".join(lines) + b"\n")
         return SpanExportResult.SUCCESS
 
 
@@ -120,24 +115,6 @@ def span_context(traceparent: str | None) -> SpanContext | None:
     return ctx if ctx.is_valid else None
 
 
-def event_span(
-    tracer: trace.Tracer,
-    name: str,
-    kind: SpanKind,
-    parent: str | None,
-    start_ns: int,
-    end_ns: int,
-    attributes: dict,
-) -> str | None:
-    """A finished per-event span as a child of ``parent``; returns its traceparent for the events
-    it causes (the parent's own traceparent when the trace is not sampled)."""
-    ctx = span_context(parent)
-    parent_ctx = trace.set_span_in_context(NonRecordingSpan(ctx)) if ctx else context.Context()
-    span = tracer.start_span(name, context=parent_ctx, kind=kind, attributes=attributes, start_time=start_ns)
-    span.end(end_time=end_ns)
-    return traceparent_of(span) if span.is_recording() else parent
-
-
 def links(traceparents: Sequence[str | None], limit: int = 100) -> list[Link]:
     out = []
     for tp in traceparents:
@@ -147,12 +124,6 @@ def links(traceparents: Sequence[str | None], limit: int = 100) -> list[Link]:
             if len(out) >= limit:
                 break
     return out
-
-
-def context_from(traceparent: str | None) -> context.Context:
-    if not traceparent:
-        return context.Context()
-    return propagate.extract({"traceparent": traceparent})
 
 
 def parent_context(traceparent: str | None) -> context.Context | None:

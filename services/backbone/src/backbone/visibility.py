@@ -20,6 +20,7 @@ from typing import Any
 
 from psycopg import sql
 
+from . import bulk
 from .auth import LIAISON_ROLES, OrgTree, Principal
 from .contracts import CaseAssigned, CaseUnroutable, PetitionRegistered
 from .envelope import Envelope
@@ -80,55 +81,38 @@ class Scope:
 
 # -- keeping case_scope ----------------------------------------------------------------------------
 
-_REGISTERED = (
-    "INSERT INTO case_scope (case_id, received_at, receiving_unit, accused_unit)"
-    " SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::text[])"
-    " ON CONFLICT (case_id) DO UPDATE SET received_at = EXCLUDED.received_at,"
-    " receiving_unit = EXCLUDED.receiving_unit, accused_unit = EXCLUDED.accused_unit"
+# one row per case per statement; each event fills only what it knows (COALESCE keeps the rest), and
+# the unit holding the case is taken only from a routing version newer than the one recorded
+_UPSERT = bulk.insert(
+    "case_scope",
+    ("case_id", "received_at", "receiving_unit", "accused_unit", "responsible_unit", "responsible_version"),
+    "ON CONFLICT (case_id) DO UPDATE SET received_at = COALESCE(EXCLUDED.received_at, s.received_at),"
+    " receiving_unit = COALESCE(EXCLUDED.receiving_unit, s.receiving_unit),"
+    " accused_unit = COALESCE(EXCLUDED.accused_unit, s.accused_unit),"
+    " responsible_unit = CASE WHEN EXCLUDED.responsible_version > s.responsible_version"
+    " THEN EXCLUDED.responsible_unit ELSE s.responsible_unit END,"
+    " responsible_version = GREATEST(EXCLUDED.responsible_version, s.responsible_version)",
+    alias="s",
 )
-_HELD = (
-    "INSERT INTO case_scope AS s (case_id, responsible_unit, responsible_version)"
-    " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[])"
-    " ON CONFLICT (case_id) DO UPDATE SET responsible_unit = EXCLUDED.responsible_unit,"
-    " responsible_version = EXCLUDED.responsible_version"
-    " WHERE s.responsible_version < EXCLUDED.responsible_version"
-)
 
 
-@dataclass
-class ScopeChanges:
-    registered: dict[str, tuple]  # case_id -> (received_at, receiving_unit, accused_unit)
-    held: dict[str, tuple[str, int]]  # case_id -> (unit holding it, routing version)
-
-    def statements(self) -> Iterable[tuple[str, Sequence]]:
-        if self.registered:
-            ids = sorted(self.registered)  # one order for every writer: no deadlocks between them
-            yield _REGISTERED, (ids, *map(list, zip(*(self.registered[i] for i in ids), strict=True)))
-        if self.held:
-            ids = sorted(self.held)
-            yield _HELD, (ids, [self.held[i][0] for i in ids], [self.held[i][1] for i in ids])
-
-
-def scope_changes(events: Iterable[Envelope]) -> ScopeChanges:
-    """Pure: what the events change about who may see their cases (latest routing version wins)."""
-    changes = ScopeChanges({}, {})
+def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
+    """Pure: what the events change about who may see their cases, one row per case."""
+    rows: dict[str, dict[str, Any]] = {}
     for ev in events:
         p = ev.payload
+        if not isinstance(p, PetitionRegistered | CaseAssigned | CaseUnroutable):
+            continue
+        row = rows.setdefault(ev.subject, {"case_id": ev.subject, "responsible_version": 0})
         if isinstance(p, PetitionRegistered):
-            changes.registered[ev.subject] = (p.received_at, p.receiving_unit, p.accused_unit)
-        elif isinstance(p, CaseAssigned | CaseUnroutable):
-            unit = p.unit if isinstance(p, CaseAssigned) else p.queue_unit
-            if ev.subject not in changes.held or changes.held[ev.subject][1] < ev.sequence:
-                changes.held[ev.subject] = (unit, ev.sequence)
-    return changes
+            row.update(received_at=p.received_at, receiving_unit=p.receiving_unit, accused_unit=p.accused_unit)
+        elif ev.sequence > row["responsible_version"]:
+            row.update(responsible_unit=p.unit if isinstance(p, CaseAssigned) else p.queue_unit,
+                       responsible_version=ev.sequence)
+    return rows
 
 
-def record(conn, events: Iterable[Envelope]) -> None:
-    """Apply the events' scope changes in the caller's (sync) transaction."""
-    for statement, params in scope_changes(events).statements():
-        conn.execute(statement, params)
-
-
-async def record_async(conn, events: Iterable[Envelope]) -> None:
-    for statement, params in scope_changes(events).statements():
-        await conn.execute(statement, params)
+def statements(events: Iterable[Envelope]) -> list[tuple[str, Sequence]]:
+    """The statement (if any) that records the events' scope changes."""
+    rows = scope_rows(events)
+    return [(_UPSERT, [bulk.rows(rows[k] for k in sorted(rows))])] if rows else []

@@ -59,14 +59,17 @@ class _ScopeOnly:
 
     emits = False
 
-    def load(self, conn, case_ids):
+    def load(self, case_ids):
+        return []
+
+    def states(self, rows):
         return {}
 
     def apply(self, state, event):
         return state, []
 
-    def save(self, conn, states):
-        pass
+    def save(self, states):
+        return []
 
 
 def _app(ctx: Context):

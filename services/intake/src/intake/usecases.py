@@ -37,8 +37,8 @@ class Registered:
 async def register(
     app: Intake, pool: AsyncConnectionPool, cmd: PetitionInput, by: Principal, scope: Scope, idempotency_key: str | None
 ) -> Registered:
-    """登记: one transaction holds the event, its outbox row, who may see the case and the
-    Idempotency-Key's answer; in pipeline mode it is one round trip to PostgreSQL."""
+    """登记: one statement records the event, its outbox row, who may see the case and the
+    Idempotency-Key's answer: all or nothing, one round trip to PostgreSQL."""
     require_role(by, "registrar")
     org = app.ctx.org
     if cmd.receiving_unit in org and not scope.allows(visibility.CaseUnits(cmd.receiving_unit, None, None)):
@@ -56,13 +56,10 @@ async def register(
                        traceparent=telemetry.current_traceparent())
     # what is kept for an Idempotency-Key replay holds no receipt code: that is derived again
     answer = {"case_id": case_id, "case_no": case_no, "status_path": "/public/status" if receipt else None}
+    also = ([key.insert(201, answer)] if key else []) + visibility.statements([env])
     async with pool.connection() as conn:
         try:
-            async with conn.pipeline(), conn.transaction():
-                if key is not None:
-                    await conn.execute(*key.insert(201, answer))
-                await app.ctx.store.append_async(conn, [env])
-                await visibility.record_async(conn, [env])
+            await conn.execute(*app.ctx.store.write_statement([env], *also))
         except psycopg.errors.UniqueViolation as e:
             if key is None or e.diag.constraint_name != "idempotency_keys_pkey":
                 raise
@@ -79,7 +76,7 @@ def _with_receipt(app: Intake, answer: dict) -> dict:
 
 
 _READ = (
-    "SELECT e.body, (SELECT max(version) FROM events v WHERE v.stream_id = e.stream_id) AS version"
+    "SELECT e.body::text, (SELECT max(version) FROM events v WHERE v.stream_id = e.stream_id) AS version"
     " FROM events e JOIN case_scope s ON s.case_id = e.stream_id::uuid"
     " WHERE e.stream_id = %(case_id)s AND e.version = 1 AND {scope}"
 )
@@ -105,7 +102,7 @@ async def petition(app: Intake, pool: AsyncConnectionPool, case_id: str, by: Pri
 
 
 _LIST = (
-    "SELECT s.case_id, s.received_at, e.body FROM case_scope s JOIN events e ON e.stream_id = s.case_id::text"
+    "SELECT s.case_id, s.received_at, e.body::text FROM case_scope s JOIN events e ON e.stream_id = s.case_id::text"
     " AND e.version = 1 WHERE s.received_at IS NOT NULL AND {scope} {after}"
     " ORDER BY s.received_at DESC, s.case_id DESC LIMIT %(limit)s"
 )

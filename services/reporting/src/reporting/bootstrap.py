@@ -23,14 +23,17 @@ class ReportProjection:
 
     emits = True
 
-    def load(self, conn, case_ids):
-        return store.load_many(conn, case_ids)
+    def load(self, case_ids):
+        return store.select_many(case_ids)
+
+    def states(self, rows):
+        return store.from_rows(*rows)
 
     def apply(self, report, event):
         return projection.apply(report, event)
 
-    def save(self, conn, reports):
-        store.save(conn, list(reports.values()))
+    def save(self, reports):
+        return store.save(list(reports.values()))
 
 
 def consumers(ctx: Context) -> list[ConsumerDef]:

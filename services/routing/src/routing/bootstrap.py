@@ -44,8 +44,11 @@ class RoutingProjection:
     def __init__(self, app: Routing):
         self.app = app
 
-    def load(self, conn, case_ids):
-        return store.load_many(conn, case_ids)
+    def load(self, case_ids):
+        return [store.select_many(case_ids)]
+
+    def states(self, rows):
+        return store.from_rows(rows[0])
 
     def apply(self, case: RoutingCase | None, event):
         if not isinstance(event.payload, PetitionRegistered) or case is not None:
@@ -56,8 +59,8 @@ class RoutingProjection:
             case = evolve(case, e)
         return case, events
 
-    def save(self, conn, cases):
-        conn.execute(*store.upsert(list(cases.values())))
+    def save(self, cases):
+        return [store.upsert(list(cases.values()))]
 
 
 def _app(ctx: Context):

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from psycopg import sql
 
+from backbone import bulk
+
 from backbone.visibility import Scope
 
 from .domain import PetitionFacts, RoutingCase
@@ -13,15 +15,8 @@ from .domain import PetitionFacts, RoutingCase
 COLUMNS = ("case_id", "case_no", "received_at", "receiving_unit", "petitioner_unit", "subsidiary", "category",
            "issue_type", "accused_unit", "unit", "status", "version", "reject_reason_sealed", "legal_channel",
            "unroutable_reason")
-TYPES = ("uuid", "text", "timestamptz", "text", "text", "text", "text", "text", "text", "text", "text", "int",
-         "text", "text", "text")
 _SELECT = "SELECT " + ", ".join(f"c.{c}" for c in COLUMNS) + " FROM cases c"
-_UPSERT = (
-    f"INSERT INTO cases ({', '.join(COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%s::{t}[]" for t in TYPES)
-    + ") ON CONFLICT (case_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
-)
+_UPSERT = bulk.insert("cases", COLUMNS, bulk.update_all(("case_id",), COLUMNS))
 
 
 def to_row(c: RoutingCase) -> tuple:
@@ -36,13 +31,16 @@ def from_row(r: Sequence) -> RoutingCase:
     return RoutingCase(facts, r[1], r[2], r[9], r[10], r[11], r[12], r[13], r[14])
 
 
-def upsert(cases: Sequence[RoutingCase]) -> tuple[str, list[list]]:
-    rows = [to_row(c) for c in sorted(cases, key=lambda c: c.facts.case_id)]
-    return _UPSERT, [list(col) for col in zip(*rows, strict=True)]
+def upsert(cases: Sequence[RoutingCase]) -> tuple[str, list[str]]:
+    """The statement that writes these cases' state rows."""
+    return _UPSERT, [bulk.rows(dict(zip(COLUMNS, to_row(c), strict=True)) for c in cases)]
 
 
-def load_many(conn, case_ids: list[str]) -> dict[str, RoutingCase]:
-    rows = conn.execute(_SELECT + " WHERE c.case_id = ANY(%s::uuid[])", (case_ids,)).fetchall()
+def select_many(case_ids: list[str]) -> tuple[str, list[str]]:
+    return _SELECT + " WHERE c.case_id = ANY(%s::uuid[])", [bulk.array(case_ids)]
+
+
+def from_rows(rows: list[tuple]) -> dict[str, RoutingCase]:
     return {str(r[0]): from_row(r) for r in rows}
 
 

@@ -70,9 +70,8 @@ async def _decide(app: Routing, pool: AsyncConnectionPool, case_id: str, by: Pri
                                                traceparent=telemetry.current_traceparent())
                 for e in events:
                     case = domain.evolve(case, e)
-                await app.ctx.store.append_async(conn, envs)
-                await visibility.record_async(conn, envs)
-                await conn.execute(*store.upsert([case]))
+                await conn.execute(*app.ctx.store.write_statement(envs, store.upsert([case]),
+                                                                   *visibility.statements(envs)))
     app.ctx.store.committed()
     return view(app, case)
 

@@ -33,14 +33,17 @@ class ClocksProjection:
     def __init__(self, app: Supervision):
         self.calendar = app.calendar
 
-    def load(self, conn, case_ids):
-        return store.load_many(conn, case_ids)
+    def load(self, case_ids):
+        return store.select_many(case_ids)
+
+    def states(self, rows):
+        return store.from_rows(*rows)
 
     def apply(self, case, event):
         return apply(case, event, self.calendar)
 
-    def save(self, conn, cases):
-        store.save(conn, list(cases.values()))
+    def save(self, cases):
+        return store.save(list(cases.values()))
 
 
 def _app(ctx: Context):

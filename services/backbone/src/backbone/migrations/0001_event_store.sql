@@ -1,7 +1,7 @@
 -- The backbone's tables, created in every service's own schema.
 
 -- Append-only event store; (stream_id, version) is the optimistic-concurrency guard.
--- ``body`` is the envelope exactly as published (encoded once, when recorded).
+-- ``body`` is the envelope exactly as published (encoded once, when recorded; json keeps its text).
 CREATE TABLE events (
     position     bigint      GENERATED ALWAYS AS IDENTITY UNIQUE,
     stream_id    text        NOT NULL,
@@ -10,7 +10,7 @@ CREATE TABLE events (
     event_type   text        NOT NULL,
     occurred_at  timestamptz NOT NULL,
     traceparent  text,
-    body         bytea       NOT NULL,
+    body         json        NOT NULL,
     PRIMARY KEY (stream_id, version)
 );
 

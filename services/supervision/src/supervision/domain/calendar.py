@@ -12,6 +12,7 @@ its holidays.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -21,8 +22,10 @@ import yaml
 _KEYS = {"holidays": False, "workdays": True}  # YAML key -> is a working day
 
 
+@functools.lru_cache(maxsize=65536)
 def _national(d: date) -> bool | None:
-    """chinese_calendar's answer, or None for a year it does not cover."""
+    """chinese_calendar's answer, or None for a year it does not cover (cached: every clock asks
+    about the same few hundred days, and the library validates each date on every call)."""
     try:
         return chinese_calendar.is_workday(d)
     except NotImplementedError:

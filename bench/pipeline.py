@@ -1,0 +1,378 @@
+"""Benchmark (not a test): the figures issue 5 asks for, from one run on one machine, as JSON.
+
+    ./dev bench                 (installs wrk, hey and bench/requirements.txt, then runs this)
+    .venv/bin/python bench/pipeline.py [--steady-seconds 60] [--quick]
+
+Everything runs in the same sitting on the same machine, one after another:
+- load generator ceiling: wrk against a no-op FastAPI endpoint (the generator is not the bottleneck);
+- PostgreSQL's single-row durable commit rate (one connection, autocommit);
+- baseline: a plain FastAPI + one INSERT + COMMIT endpoint (bench/baselines/plain_app.py), wrk;
+- peer: the same save path in the ``eventsourcing`` library on the same PostgreSQL
+  (bench/baselines/es_app.py), wrk, same concurrency;
+- registrations/s over HTTP (wrk, closed loop) while the whole pipeline runs (embedded stack);
+- projection lag at a steady rate (hey, open loop) for --steady-seconds: from the registration
+  event's time (stamped just before its commit, so at or before the acknowledgement) to the moment
+  reporting has written the petition's assignment and both deadlines; p50/p99/max;
+- the highest steady rate whose lag p99 stays under 1 s (rates tried in steps);
+- catch-up after a broker restart with >= 100,000 events in the stores: seconds until a petition
+  registered right after the restart is fully projected (relays republish, consumers re-read);
+- a projection rebuild from the event stores (python -m reporting rebuild): events/s;
+- CPU per petition of each process during the steady run, and resident memory after the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from stack.system import DEFAULT_PG, REPO, SERVICES, Stack, StackConfig, drop_database, ensure_database, free_port, wait_until
+
+BENCH = REPO / "bench"
+LOAD = BENCH / "load"
+CONNECTIONS, THREADS = 16, 2
+TOKEN = "Bearer demo-s1-registrar"
+BODY = (LOAD / "register.lua").read_text().split("wrk.body = '", 1)[1].rsplit("'", 1)[0]
+
+
+class _Skip(Exception):
+    pass
+
+
+def log(*a) -> None:
+    print(*a, file=sys.stderr, flush=True)
+
+
+# -- load generators ---------------------------------------------------------------------------------
+
+
+def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
+    cmd = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1, "s": 1000}
+    return {"requests_per_s": round(rate, 1), "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "latency_p99_ms": round(float(p99.group(1)) * scale[p99.group(2)], 1) if p99 else None}
+
+
+def hey_open_loop(url: str, rate: int, seconds: int) -> dict:
+    """``rate`` registrations/s for ``seconds``: 50 workers each limited to rate/50 per second."""
+    workers = 50
+    cmd = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.3f}", "-m", "POST",
+           "-T", "application/json", "-H", f"Authorization: {TOKEN}", "-d", BODY, url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    sent = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    codes = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
+    return {"achieved_rate_per_s": round(float(sent.group(1)), 1) if sent else None,
+            "status_codes": {k: int(v) for k, v in codes.items()}}
+
+
+def uvicorn_app(module: str, port: int, env: dict) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-m", "uvicorn", module, "--port", str(port), "--log-level", "warning",
+                          "--no-access-log"], cwd=REPO, env={**os.environ, **env},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/docs"), 60, module)
+    return p
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def stop(p: subprocess.Popen) -> None:
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
+# -- measurements --------------------------------------------------------------------------------------
+
+
+def pg_commit_rate(url: str, seconds: float) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_commit (id bigserial PRIMARY KEY, v text)")
+        n, end = 0, time.monotonic() + seconds
+        while time.monotonic() < end:
+            conn.execute("INSERT INTO bench_commit (v) VALUES ('x')")  # autocommit: one durable commit
+            n += 1
+        conn.execute("DROP TABLE bench_commit")
+    return round(n / seconds, 1)
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))], 1)
+
+
+LAG = """
+SELECT e.stream_id,
+       extract(epoch FROM max(t.recorded_at) - e.occurred_at) * 1000 AS lag_ms,
+       count(t.*) AS parts
+  FROM intake.events e
+  LEFT JOIN reporting.timeline t ON t.case_id = e.stream_id::uuid
+   AND t.type IN ('case.assigned.v1', 'deadline.set.v1')
+ WHERE e.occurred_at >= %s AND e.occurred_at < %s
+ GROUP BY e.stream_id, e.occurred_at
+"""
+
+
+def lags(db: str, since: float, until: float, timeout: float = 90) -> dict:
+    """Lag of every petition registered in [since, until): all must have assignment + 2 deadlines."""
+    window = (time_at(since), time_at(until))
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(db, autocommit=True) as conn:
+        while True:
+            rows = conn.execute(LAG, window).fetchall()
+            done = [r for r in rows if r[2] >= 3]
+            if len(done) == len(rows) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    xs = [float(r[1]) for r in done]
+    return {"petitions": len(rows), "fully_projected": len(done),
+            "lag_ms": {"p50": pct(xs, 50), "p99": pct(xs, 99), "max": round(max(xs), 1)} if xs else None}
+
+
+def time_at(epoch: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def store_events(db: str) -> int:
+    with psycopg.connect(db) as conn:
+        return sum(conn.execute(f"SELECT count(*) FROM {s}.events").fetchone()[0] for s in SERVICES)
+
+
+def drained(db: str) -> bool:
+    """Reporting has applied every event the three producing stores hold."""
+    with psycopg.connect(db) as conn:
+        produced = sum(conn.execute(f"SELECT count(*) FROM {s}.events").fetchone()[0]
+                       for s in ("intake", "routing", "supervision"))
+        applied = conn.execute("SELECT count(*) FROM reporting.timeline").fetchone()[0]
+    return applied >= produced
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except FileNotFoundError:
+        return 0.0
+
+
+def postgres_cpu() -> float:
+    pids = subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True).stdout.split()
+    return sum(cpu_seconds(int(p)) for p in pids)
+
+
+def processes(stack: Stack) -> dict[str, int]:
+    out = {name: p.popen.pid for name, p in stack.procs.items()}
+    out["broker"] = stack.broker.popen.pid
+    return out
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except FileNotFoundError:
+        return None
+    return None
+
+
+def probe_projected(api: str, reporting: str) -> float:
+    """Register one petition now; seconds until reporting shows it with assignment and both deadlines."""
+    t0 = time.monotonic()
+    while True:  # the API may itself still be reconnecting
+        try:
+            r = httpx.post(api + "/petitions", content=BODY, headers={"Authorization": TOKEN,
+                                                                      "Content-Type": "application/json"}, timeout=10)
+            if r.status_code == 201:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    case_id = r.json()["case_id"]
+    while True:
+        c = httpx.get(f"{reporting}/cases/{case_id}", headers={"Authorization": "Bearer demo-hq-analyst"}, timeout=10)
+        if c.status_code == 200 and c.json()["assigned_unit"] and len(c.json()["deadlines"]) == 2:
+            return time.monotonic() - t0
+        time.sleep(0.1)
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steady-rate", type=int, default=200)
+    ap.add_argument("--steady-seconds", type=int, default=60)
+    ap.add_argument("--closed-seconds", type=int, default=10)
+    ap.add_argument("--ramp", default="250,300,350,400,450,500,600", help="rates tried for the p99 < 1 s search")
+    ap.add_argument("--ramp-seconds", type=int, default=20)
+    ap.add_argument("--store-events", type=int, default=100_000, help="events in the stores before the broker restart")
+    ap.add_argument("--quick", action="store_true", help="short runs, to check the harness")
+    ap.add_argument("--env", action="append", default=[], help="XF_NAME=value given to every service (experiments)")
+    ap.add_argument("--only", default="baselines,registrations,steady,ramp,restart,rebuild",
+                    help="comma-separated sections to run")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    if args.quick:
+        args.steady_seconds, args.closed_seconds, args.ramp, args.ramp_seconds, args.store_events = 10, 4, "300", 8, 5000
+    for tool in ("wrk", "hey"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed: run ./dev bench (it installs wrk and hey from Debian)")
+    out: dict = {"machine": f"{os.cpu_count()} cores; PostgreSQL, the broker, the services and the load generator share them",
+                 "load_generator": f"wrk -t{THREADS} -c{CONNECTIONS} (closed loop); hey -c 50 -q rate/50 (open loop)"}
+    name = f"xf_bench_{uuid.uuid4().hex[:8]}"
+    db = ensure_database(DEFAULT_PG, name)
+    root = Path(tempfile.mkdtemp(prefix="xf-bench-"))
+    try:
+        # 1. baselines, nothing else running
+        plain_port, es_port = free_port(), free_port()
+        if "baselines" not in only:
+            plain_port = None
+        plain = uvicorn_app("bench.baselines.plain_app:app", plain_port, {"BENCH_DATABASE_URL": db}) if plain_port else None
+        try:
+            if plain is None:
+                raise _Skip
+            out["generator_ceiling_noop"] = wrk(f"http://127.0.0.1:{plain_port}/noop", 5)
+            log("no-op", out["generator_ceiling_noop"])
+            out["pg_single_row_commits_per_s"] = pg_commit_rate(db, 5)
+            log("pg", out["pg_single_row_commits_per_s"])
+            out["plain_fastapi_insert_commit"] = wrk(f"http://127.0.0.1:{plain_port}/items", 10, LOAD / "plain.lua")
+            log("plain", out["plain_fastapi_insert_commit"])
+            es = uvicorn_app("bench.baselines.es_app:app", es_port, {"BENCH_DATABASE_URL": db})
+            try:
+                out["eventsourcing_library_save"] = wrk(f"http://127.0.0.1:{es_port}/petitions", 10, LOAD / "es.lua")
+                log("eventsourcing", out["eventsourcing_library_save"])
+            finally:
+                stop(es)
+        except _Skip:
+            pass
+        finally:
+            if plain is not None:
+                stop(plain)
+
+        # 2. the platform, embedded defaults
+        extra = dict(kv.split("=", 1) for kv in args.env)
+        stack = Stack(StackConfig(data_dir=root, database_url=db, broker_port=free_port(), extra_env=extra,
+                                  api_ports={s: free_port() for s in SERVICES}, partitions=3, traces_dir=root / "traces"))
+        stack.start()
+        try:
+            api, reporting = stack.url("intake"), stack.url("reporting")
+            probe_projected(api, reporting)  # consumers have joined their groups
+            wrk(api + "/petitions", 3, LOAD / "register.lua")  # warm-up
+            wait_until(lambda: drained(db), 120, "the warm-up to drain")
+            out["targets"] = {"ratio_to_plain_fastapi": 0.5, "ratio_to_eventsourcing": 2.0, "steady_lag_p50_ms": 100,
+                              "steady_lag_p99_ms": 500, "max_rate_p99_under_1s": 300, "rebuild_events_per_s": 20_000}
+            if "registrations" in only:
+                t0 = time.time()
+                reg = wrk(api + "/petitions", args.closed_seconds, LOAD / "register.lua")
+                wait_until(lambda: drained(db), 300, "the pipeline to drain")
+                reg["pipeline_drained_after_s"] = round(time.time() - t0 - args.closed_seconds, 1)
+                out["registrations_while_pipeline_runs"] = reg
+                log("registrations", reg)
+                if "plain_fastapi_insert_commit" in out:
+                    base = out["plain_fastapi_insert_commit"]["requests_per_s"]
+                    out["ratio_to_plain_fastapi"] = round(reg["requests_per_s"] / base, 3)
+                    out["ratio_to_pg_commit_rate"] = round(reg["requests_per_s"] / out["pg_single_row_commits_per_s"], 3)
+                    out["ratio_to_eventsourcing"] = round(
+                        reg["requests_per_s"] / out["eventsourcing_library_save"]["requests_per_s"], 2)
+
+            # 3. steady rate, open loop
+            pids = processes(stack)
+            if "steady" not in only:
+                args.steady_seconds = 0
+            cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+            pg0 = postgres_cpu()
+            since = time.time()
+            steady = hey_open_loop(api + "/petitions", args.steady_rate, args.steady_seconds) if args.steady_seconds else {}
+            until = time.time()
+            steady.update(lags(db, since, until) if args.steady_seconds else {"fully_projected": 0})
+            n = steady["fully_projected"] or 1
+            cpu = {k: round((cpu_seconds(p) - cpu0[k]) / n * 1000, 2) for k, p in pids.items()}
+            cpu["postgres"] = round((postgres_cpu() - pg0) / n * 1000, 2)
+            steady["cpu_ms_per_petition"] = {**cpu, "total": round(sum(cpu.values()), 2)}
+            if args.steady_seconds:
+                out[f"steady_{args.steady_rate}_per_s"] = steady
+                log("steady", steady)
+
+            # 4. the highest steady rate with p99 < 1 s
+            best = None
+            ramp = []
+            for rate in [int(r) for r in args.ramp.split(",")] if "ramp" in only else []:
+                wait_until(lambda: drained(db), 300, "the pipeline to drain")
+                since = time.time()
+                load = hey_open_loop(api + "/petitions", rate, args.ramp_seconds)
+                res = {"rate": rate, **load, **lags(db, since, time.time(), timeout=60)}
+                ramp.append(res)
+                log("ramp", res)
+                ok = res["lag_ms"] and res["lag_ms"]["p99"] < 1000 and res["fully_projected"] == res["petitions"]
+                ok = ok and load["achieved_rate_per_s"] >= 0.95 * rate
+                if not ok:
+                    break
+                best = rate
+            out["ramp"] = ramp
+            out["max_steady_rate_with_p99_under_1s"] = best
+
+            # 5. catch-up after a broker restart with >= store_events events in the stores
+            if "restart" not in only:
+                args.store_events = 0
+            wait_until(lambda: drained(db), 300, "the pipeline to drain")
+            while store_events(db) < args.store_events:
+                wrk(api + "/petitions", 10, LOAD / "register.lua")
+                wait_until(lambda: drained(db), 600, "the pipeline to drain")
+            if "restart" in only:
+                events = store_events(db)
+                log("stores hold", events, "events; restarting the broker")
+                t0 = time.monotonic()
+                stack.restart_broker()
+                first = probe_projected(api, reporting)
+                out["broker_restart_catch_up"] = {
+                    "events_in_stores": events,
+                    "seconds_until_a_new_petition_is_fully_projected": round(time.monotonic() - t0, 1),
+                    "that_petition_took_s": round(first, 1),
+                }
+                log("catch-up", out["broker_restart_catch_up"])
+
+            # 6. rebuild reporting from the event stores, with the system running
+            if "rebuild" in only:
+                env = stack.service_env("reporting")
+                r = subprocess.run([sys.executable, "-m", "reporting", "rebuild"], env=env, cwd=REPO,
+                                   capture_output=True, text=True, check=True)
+                out["rebuild_reporting"] = json.loads(r.stdout.strip().splitlines()[-1])
+                log("rebuild", out["rebuild_reporting"])
+
+            out["rss_mb_after_run"] = {k: rss_mb(p) for k, p in processes(stack).items()}
+        finally:
+            stack.stop()
+    finally:
+        drop_database(DEFAULT_PG, name)
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
