@@ -30,6 +30,7 @@ def stack(database_url, tmp_path_factory) -> Iterator[Stack]:
     s = Stack(cfg)
     try:
         s.start()
+        s.supervise()  # as ./dev run does: whatever dies (the broker included) is started again
         yield s
     finally:
         s.stop()

@@ -82,3 +82,12 @@ def test_identity_is_shown_only_to_roles_that_need_it(api, petition):
     assert "测试人" not in analyst.text
     listed = api.call("intake", "GET", "/petitions", "demo-s1-handler", params={"limit": 500})
     assert listed.status_code == 200 and "测试人" not in listed.text
+
+
+def test_the_demo_data_is_registered_once_whatever_the_day(stack, tmp_path):
+    from stack.demo import PETITIONS, seed
+
+    first = seed(stack.url("intake"), tmp_path)
+    (tmp_path / "demo-anchor").read_text()  # the day the demo was first registered is kept
+    again = seed(stack.url("intake"), tmp_path)  # e.g. the next `./dev run`, after midnight
+    assert [a["case_id"] for a in again] == [f["case_id"] for f in first] and len(first) == len(PETITIONS)

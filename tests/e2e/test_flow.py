@@ -131,3 +131,59 @@ def test_two_concurrent_writes_to_one_case_one_succeeds_one_conflicts(api, petit
     # the stream is intact: one reassignment, version 2
     case = api.call("routing", "GET", f"/cases/{case_id}", "demo-s1-handler").json()
     assert case["version"] == 2 and case["unit"] in ("S1-HR", "S1-DQ")
+
+
+def test_a_petition_no_rule_can_route_waits_in_the_receiving_offices_queue_with_an_alert(api, petition):
+    # S4 has no retiree office and no petition office yet: no rule names a responsible unit
+    r = api.register(petition(receiving_unit="HQ-XFB", issue_type="retirement_benefits",
+                              petitioners=[{"name": "某退休职工", "unit": "S4-U1"}]), token="demo-hq-registrar")
+    case_id = r.json()["case_id"]
+    c = api.case_in_reporting(case_id, want=lambda c: c["status"] == "unroutable" and c["alerts"])
+    assert c["assigned_unit"] == "HQ-XFB" and c["status_label"] == "待人工分派"
+    assert "找不到承办单位" in c["unroutable_reason"] and c["alerts"][0]["kind"] == "unroutable"
+    # the queue is visible where it must be acted on, and nowhere else
+    queue = api.call("routing", "GET", "/cases", "demo-hq-supervisor", params={"status": "unroutable"}).json()
+    assert case_id in [i["case_id"] for i in queue["items"]]
+    alerts = api.call("reporting", "GET", "/alerts", "demo-hq-supervisor").json()["items"]
+    assert case_id in [a["case_id"] for a in alerts]
+    assert case_id not in [a["case_id"] for a in api.call("reporting", "GET", "/alerts", "demo-s1-supervisor").json()["items"]]
+    # its statutory clock runs meanwhile: being unroutable is no excuse for a late notice
+    clocks = api.call("supervision", "GET", f"/cases/{case_id}/deadlines", "demo-hq-supervisor").json()["clocks"]
+    assert [k["clock"] for k in clocks] == ["acceptance_notice"] and clocks[0]["met_on"] is None
+    # a person routes it by hand
+    etag = api.call("routing", "GET", f"/cases/{case_id}", "demo-hq-supervisor").headers["ETag"]
+    rr = api.call("routing", "POST", f"/cases/{case_id}/reassign", "demo-hq-supervisor", headers={"If-Match": etag},
+                  json={"unit": "S4-HR", "reason": "四公司退休人员暂由综合管理部承办"})
+    assert rr.status_code == 200, rr.text
+    assert rr.json()["status"] == "assigned" and rr.json()["unit"] == "S4-HR"
+    c = api.case_in_reporting(case_id, want=lambda c: c["status"] == "assigned")
+    assert c["assigned_unit"] == "S4-HR"
+
+
+def test_receipt_codes_are_never_stored_and_a_replay_gives_the_same_code(api, petition, database_url):
+    import psycopg
+
+    body = petition(anonymous=True, petitioners=[], issue_type="housing", category="建议意见类")
+    a = api.register(body, headers={"Idempotency-Key": "receipt-replay-1"}).json()
+    b = api.register(body, headers={"Idempotency-Key": "receipt-replay-1"}).json()
+    assert a["receipt_code"] and a == b
+    code = a["receipt_code"]
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute("SELECT response::text FROM intake.idempotency_keys WHERE key = 'receipt-replay-1'").fetchone()[0]
+        events = conn.execute("SELECT body::text FROM intake.events WHERE stream_id = %s", (a["case_id"],)).fetchone()[0]
+    for text in (stored, events):
+        assert code not in text and code.replace("-", "") not in text
+
+
+def test_request_bodies_are_capped_and_junk_is_refused_without_a_server_error(api, petition):
+    r = api.register(petition(summary="很长" * 70_000))  # ~420 KB of UTF-8
+    assert r.status_code == 413  # FastAPI's own limit (XF_HTTP_MAX_BODY_BYTES), before anything is parsed
+    r = api.call("intake", "POST", "/petitions", "demo-s1-registrar", content=b"{not json",
+                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    r = api.register(petition(petitioners=[{"name": "x" * 51}]))
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "petitioners.0.name", r.text
+    r = api.call("reporting", "GET", "/cases", "demo-hq-analyst", params={"subsidiary": "S1\x00"})
+    assert r.status_code == 422, r.text  # a NUL would otherwise reach PostgreSQL, which refuses it
+    r = api.call("reporting", "GET", "/cases", "demo-hq-analyst", params={"after": "not-a-cursor"})
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "after", r.text

@@ -74,14 +74,16 @@ def create_app(
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, e: Problem) -> JSONResponse:
+        detail = dict(e.detail)
+        if "field" in detail and "fields" not in detail:  # one shape for every field error
+            detail["fields"] = [{"field": detail.pop("field"), "message": e.message, "type": "rule"}]
         return _error(STATUS.get(type(e), next((s for c, s in STATUS.items() if isinstance(e, c)), 400)),
-                      e.code, e.message, **e.detail)
+                      e.code, e.message, **detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        messages = {413: f"请求体超过 {settings.http_max_body_bytes} 字节的上限"}
-        return _error(e.status_code, codes.get(e.status_code, "http_error"), messages.get(e.status_code, str(e.detail)))
+        return _error(e.status_code, codes.get(e.status_code, "http_error"), str(e.detail))
 
     @app.exception_handler(ConcurrencyConflict)
     async def _conflict(_: Request, e: ConcurrencyConflict) -> JSONResponse:

@@ -102,3 +102,14 @@ class BackboneSettings(BaseSettings):
         if self.jwt_public_key_file is not None:
             return Path(self.jwt_public_key_file).read_text()
         return None
+
+
+class SealingSettings(BackboneSettings):
+    """Settings of a service that seals free text or identity with a key of its own."""
+
+    @field_validator("seal_key")
+    @classmethod
+    def _required(cls, v: SecretStr | None) -> SecretStr:
+        if v is None:
+            raise ValueError("this service needs XF_SEAL_KEY (base64 of 32 random bytes)")
+        return v

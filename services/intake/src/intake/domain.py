@@ -8,13 +8,12 @@ sealed. Receipt codes are derived from the case id with a secret key, so they ar
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from backbone.auth import OrgTree
-from backbone.contracts import Category, Channel, PetitionRegistered, receipt_code_hash
+from backbone.contracts import Category, Channel, PetitionRegistered, UnitId, receipt_code_hash
 from backbone.sealing import Sealer, keyed_digest
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -24,7 +23,6 @@ MAX_PETITIONERS = 500  # a joint letter (联名信) may carry many signatures; m
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECEIPT_LENGTH = 16  # ~79 bits: not guessable
 
-UnitId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class Petitioner(BaseModel):

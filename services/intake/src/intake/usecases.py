@@ -118,7 +118,7 @@ async def petitions(app: Intake, pool: AsyncConnectionPool, scope: Scope, limit:
         cur = await conn.execute(sql.SQL(_LIST).format(scope=pred, after=page), params)
         rows = await cur.fetchall()
     items = []
-    for case_id, received_at, body in rows:
+    for _, _, body in rows:
         p = Envelope.decode(body).payload
         items.append(p.model_dump(mode="json", include={"case_id", "case_no", "channel", "received_at", "receiving_unit",
                                                        "subsidiary", "category", "issue_type", "anonymous",

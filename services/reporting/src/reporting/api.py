@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from backbone.contracts import UnitId
 from backbone.http import PoolDep, ScopeDep, create_app
 from backbone.paging import MAX_LIMIT
 
@@ -28,7 +29,7 @@ def _app(request: Request) -> Reporting:
 async def list_cases(
     request: Request, scope: ScopeDep, pool: PoolDep,
     status: Annotated[Literal["registered", "assigned", "unroutable", "accepted", "rejected"] | None, Query()] = None,
-    subsidiary: Annotated[str | None, Query(max_length=64)] = None,
+    subsidiary: Annotated[UnitId | None, Query()] = None,
     limit: Limit = 100, after: After = None,
 ) -> dict:
     return await usecases.cases(_app(request), pool, scope, status, subsidiary, limit, after)

@@ -12,17 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from backbone.contracts import (
-    AlertRaised,
-    CaseAccepted,
-    CaseAssigned,
-    CaseRejected,
-    CaseUnroutable,
-    DeadlineMet,
-    DeadlineSet,
-    Event,
-    PetitionRegistered,
-)
+from backbone import contracts as ev
 from backbone.envelope import Envelope
 
 STATUS_LABEL = {
@@ -75,47 +65,47 @@ def timeline_row(env: Envelope) -> dict[str, Any]:
     }
 
 
-def apply(report: CaseReport | None, env: Envelope) -> tuple[CaseReport, list[Event]]:
+def apply(report: CaseReport | None, env: Envelope) -> tuple[CaseReport, list[ev.Event]]:
     report = report or CaseReport(env.subject)
     view = dict(report.view)
     deadlines = dict(report.deadlines)
-    emitted: list[Event] = []
+    emitted: list[ev.Event] = []
     alerts = report.new_alerts
     p = env.payload
     match p:
-        case PetitionRegistered():
+        case ev.PetitionRegistered():
             view.update(p.model_dump(include={
                 "case_no", "channel", "received_at", "receiving_unit", "subsidiary", "petitioner_unit",
                 "accused_unit", "category", "issue_type", "anonymous", "petitioner_count", "involved_count",
                 "receipt_code_hash"}))
-        case CaseAssigned() | CaseUnroutable() | CaseAccepted() | CaseRejected():
+        case ev.CaseAssigned() | ev.CaseUnroutable() | ev.CaseAccepted() | ev.CaseRejected():
             if env.sequence > view.get("routing_version", 0):
                 # an older routing event arriving after a newer one must not move the case back
                 view["routing_version"] = env.sequence
                 match p:
-                    case CaseAssigned(unit=unit):
+                    case ev.CaseAssigned(unit=unit):
                         view.update(assigned_unit=unit, unroutable_reason=None)
                         if view.get("routing_status") in (None, "unroutable"):
                             view["routing_status"] = "assigned"
-                    case CaseUnroutable(queue_unit=unit, reason=reason):
+                    case ev.CaseUnroutable(queue_unit=unit, reason=reason):
                         view.update(assigned_unit=unit, routing_status="unroutable", unroutable_reason=reason)
-                    case CaseAccepted(unit=unit, accepted_on=on):
+                    case ev.CaseAccepted(unit=unit, accepted_on=on):
                         view.update(assigned_unit=unit, routing_status="accepted", accepted_on=on)
-                    case CaseRejected(unit=unit, rejected_on=on, legal_channel=channel):
+                    case ev.CaseRejected(unit=unit, rejected_on=on, legal_channel=channel):
                         view.update(assigned_unit=unit, routing_status="rejected", rejected_on=on, legal_channel=channel)
-            if isinstance(p, CaseUnroutable):
+            if isinstance(p, ev.CaseUnroutable):
                 alert_id = str(uuid.uuid5(ALERT_NAMESPACE, f"unroutable:{env.subject}"))
-                alert = AlertRaised(alert_id=alert_id, kind="unroutable", unit=p.queue_unit, case_ids=[env.subject],
+                alert = ev.AlertRaised(alert_id=alert_id, kind="unroutable", unit=p.queue_unit, case_ids=[env.subject],
                                     raised_at=env.time.astimezone(UTC),
                                     message=f"案件无法按规则分派，请在待人工分派队列中处理：{p.reason}"[:1000])
                 emitted.append(alert)
                 alerts += ({"alert_id": alert_id, "kind": alert.kind, "unit": alert.unit, "case_id": env.subject,
                             "raised_at": alert.raised_at, "message": alert.message},)
-        case DeadlineSet():
+        case ev.DeadlineSet():
             row = dict(deadlines.get(p.clock, {}))
             row.update(p.model_dump(include={"starts_on", "due_on", "rolled_from", "basis"}))
             deadlines[p.clock] = row
-        case DeadlineMet():
+        case ev.DeadlineMet():
             deadlines[p.clock] = {**deadlines.get(p.clock, {}), "met_on": p.on, "late": p.late}
     view["updated_at"] = datetime.now(UTC)
     return replace(report, view=view, deadlines=deadlines, new_timeline=(*report.new_timeline, timeline_row(env)),

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from backbone.contracts import UnitId
 from backbone.http import PoolDep, PrincipalDep, ScopeDep, create_app, if_match_version
 from backbone.paging import MAX_LIMIT
 
@@ -32,7 +33,7 @@ class RejectBody(BaseModel):
 
 class ReassignBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    unit: str = Field(min_length=1, max_length=64)
+    unit: UnitId
     reason: str = Field(min_length=2, max_length=1000)
 
 

@@ -165,6 +165,7 @@ class Stack:
         self.procs: dict[str, Proc] = {}
         self._supervisor: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._broker_lock = threading.Lock()  # the supervisor and restart_broker never start two
 
     @property
     def bootstrap(self) -> str:
@@ -228,9 +229,10 @@ class Stack:
     def restart_broker(self, kill: bool = True) -> None:
         """Stop the memory-only broker (losing everything it held) and start a fresh one."""
         assert self.broker is not None
-        self.broker.kill() if kill else self.broker.stop()
-        wait_until(lambda: not port_open(self.cfg.broker_port), 10, "the broker to stop")
-        self.start_broker()
+        with self._broker_lock:
+            self.broker.kill() if kill else self.broker.stop()
+            wait_until(lambda: not port_open(self.cfg.broker_port), 10, "the broker to stop")
+            self.start_broker()
 
     def start(self) -> None:
         from backbone.broker import KafkaOptions, ensure_topics
@@ -267,11 +269,13 @@ class Stack:
     def check(self) -> list[str]:
         """Restart whatever died — the broker included; returns what was restarted."""
         restarted = []
-        if self.broker is not None and not self.broker.alive() and not self._stopping.is_set():
-            if not port_open(self.cfg.broker_port):
-                self.start_broker()
-                self.broker.restarts += 1
-                restarted.append("broker")
+        with self._broker_lock:
+            if self.broker is not None and not self.broker.alive() and not self._stopping.is_set():
+                if not port_open(self.cfg.broker_port):
+                    restarts = self.broker.restarts
+                    self.start_broker()
+                    self.broker.restarts = restarts + 1
+                    restarted.append("broker")
         for name, p in self.procs.items():
             if not p.alive() and not self._stopping.is_set():
                 p.start()

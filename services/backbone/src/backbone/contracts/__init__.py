@@ -18,6 +18,7 @@ from .base import (
     TOPIC_BROKER_EPOCH,
     TOPIC_DEAD_LETTER,
     Event,
+    UnitId,
     UnknownEventType,
     event_class,
     producer_of_topic,
@@ -35,7 +36,7 @@ TOPIC_REPORTING = ReportingEvent.topic
 
 __all__ = [
     "DATA_TOPICS", "REGISTRY", "SERVICE_TOPIC", "SERVICES", "TOPIC_BROKER_EPOCH", "TOPIC_DEAD_LETTER",
-    "TOPIC_INTAKE", "TOPIC_ROUTING", "TOPIC_SUPERVISION", "TOPIC_REPORTING",
+    "TOPIC_INTAKE", "UnitId", "TOPIC_ROUTING", "TOPIC_SUPERVISION", "TOPIC_REPORTING",
     "Event", "UnknownEventType", "event_class", "producer_of_topic", "receipt_code_hash",
     "Category", "Channel", "IntakeEvent", "PetitionRegistered",
     "RoutingEvent", "CaseAssigned", "CaseAccepted", "CaseRejected", "CaseUnroutable",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 SERVICES = ("intake", "routing", "supervision", "reporting")
+# an organisation unit's id: letters, digits, _ . - (never spaces or control characters)
+UnitId = Annotated[str, StringConstraints(pattern=r"^[\w.-]{1,64}$")]
 TOPIC_DEAD_LETTER = "xf.dead-letter.v1"
 # holds one record naming the broker's incarnation; see backbone.broker
 TOPIC_BROKER_EPOCH = "xf.broker-epoch"

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from .base import Event
+from .base import Event, UnitId
 
 
 class ReportingEvent(Event):
@@ -21,7 +21,7 @@ class AlertRaised(ReportingEvent):
 
     alert_id: str = Field(max_length=36)
     kind: Literal["unroutable"]
-    unit: str = Field(max_length=64, description="the unit whose people must act")
+    unit: UnitId = Field(description="the unit whose people must act")
     case_ids: list[str] = Field(max_length=1000)
     raised_at: datetime
     message: str = Field(max_length=1000)

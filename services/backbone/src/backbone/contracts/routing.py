@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from .base import Event
+from .base import Event, UnitId
 
 
 class RoutingEvent(Event):
@@ -20,11 +20,11 @@ class CaseAssigned(RoutingEvent):
     type: ClassVar[str] = "case.assigned.v1"
 
     case_id: str = Field(max_length=36)
-    unit: str = Field(max_length=64)
-    subsidiary: str | None = Field(max_length=64)
+    unit: UnitId
+    subsidiary: UnitId | None
     rule_id: str = Field(max_length=64)
     basis: str = Field(max_length=1000)
-    previous_unit: str | None = Field(default=None, max_length=64)
+    previous_unit: UnitId | None = None
     reason_sealed: str | None = Field(default=None, max_length=20_000, description="why it was reassigned (sealed)")
 
 
@@ -35,7 +35,7 @@ class CaseUnroutable(RoutingEvent):
     type: ClassVar[str] = "case.unroutable.v1"
 
     case_id: str = Field(max_length=36)
-    queue_unit: str = Field(max_length=64, description="the petition office holding the case")
+    queue_unit: UnitId = Field(description="the petition office holding the case")
     reason: str = Field(max_length=1000, description="which rule failed and why (system text, no personal data)")
 
 
@@ -45,7 +45,7 @@ class CaseAccepted(RoutingEvent):
     type: ClassVar[str] = "case.accepted.v1"
 
     case_id: str = Field(max_length=36)
-    unit: str = Field(max_length=64)
+    unit: UnitId
     accepted_on: date
     automatic: bool
 
@@ -56,7 +56,7 @@ class CaseRejected(RoutingEvent):
     type: ClassVar[str] = "case.rejected.v1"
 
     case_id: str = Field(max_length=36)
-    unit: str = Field(max_length=64)
+    unit: UnitId
     reason_sealed: str = Field(max_length=20_000)
     legal_channel: str | None = Field(default=None, max_length=100)
     rejected_on: date

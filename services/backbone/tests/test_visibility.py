@@ -1,0 +1,85 @@
+"""The visibility rule: written once, applied in SQL; the SQL and the rule as written agree for every
+principal over every shape of case (checked against real PostgreSQL)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from backbone.auth import OrgTree, Principal
+from backbone.db import connect, migrate
+from backbone.visibility import CaseUnits, Scope
+
+ORG = OrgTree.load(Path(__file__).resolve().parents[3] / "deploy" / "seed" / "org.yaml")
+CASES = [
+    CaseUnits(receiving, responsible, accused, shared)
+    for receiving, responsible, accused, shared in itertools.product(
+        ["S1-XFB", "S2-XFB", "HQ-XFB", "S1-U1", None],
+        [None, "S1-HR", "S1-JW", "HQ-JJ", "S2-LTX", "HQ-XFB", "S4-HR"],
+        [None, "S1-U1", "S1", "S2", "HQ"],
+        [(), ("UNION",), ("GOV", "S1-HR")],
+    )
+]
+PRINCIPALS = [Principal(f"p-{u}", u, "handler") for u in ORG.units] + [
+    Principal("hq", "HQ", "hq_analyst"), Principal("union", "UNION", "union_liaison"),
+    Principal("gov", "GOV", "government_liaison"), Principal("union-as-handler", "UNION", "handler"),
+]
+
+
+def sees(principal: str, case: CaseUnits) -> bool:
+    p = next(x for x in PRINCIPALS if x.id == principal)
+    return Scope.of(p, ORG).allows(case)
+
+
+def test_the_rule_in_words():
+    wages = CaseUnits("S1-XFB", "S1-HR", None)
+    assert sees("p-S1", wages) and sees("p-S1-HR", wages) and sees("p-S1-XFB", wages) and sees("hq", wages)
+    assert sees("p-HQ", wages)  # headquarters' own principals see the whole group
+    assert not sees("p-S2", wages) and not sees("p-S1-U2", wages)  # the petitioner's unit is not entitled
+    assert not sees("union", wages) and not sees("gov", wages)
+    accusation = CaseUnits("S1-XFB", "S1-JW", "S1-U1")
+    assert sees("p-S1-JW", accusation) and sees("p-S1", accusation)  # units above the accused do see it
+    assert not sees("p-S1-U1", accusation)
+    assert not sees("hq", CaseUnits("HQ-XFB", "HQ-JJ", "HQ"))  # even headquarters, when it is the accused
+    shared = CaseUnits("S1-XFB", "S1-HR", None, ("UNION",))
+    assert sees("union", shared) and not sees("gov", shared)
+    assert not sees("union", CaseUnits("S1-XFB", "S1-HR", "UNION", ("UNION",)))  # never the accused, shared or not
+    assert not sees("hq", CaseUnits(None, None, None))  # a case with no units yet is nobody's
+
+
+@pytest.fixture(scope="module")
+def cases_table(database_url):
+    schema = f"vis_{uuid.uuid4().hex[:8]}"
+    migrate(database_url, schema)
+    ids = {}
+    with connect(database_url, schema) as conn:
+        for case in CASES:
+            case_id = str(uuid.uuid4())
+            ids[case_id] = case
+            conn.execute("INSERT INTO case_scope (case_id, receiving_unit, responsible_unit, accused_unit, shared_with)"
+                         " VALUES (%s, %s, %s, %s, %s)",
+                         (case_id, case.receiving_unit, case.responsible_unit, case.accused_unit, list(case.shared_with)))
+    return database_url, schema, ids
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS, ids=lambda p: p.id)
+def test_sql_and_python_agree(cases_table, principal):
+    database_url, schema, ids = cases_table
+    scope = Scope.of(principal, ORG)
+    pred, params = scope.where("s")
+    with connect(database_url, schema) as conn:
+        found = {str(r[0]) for r in conn.execute(sql.SQL("SELECT case_id FROM case_scope s WHERE {}").format(pred),
+                                                  params)}
+    expected = {case_id for case_id, case in ids.items() if scope.allows(case)}
+    assert found == expected
+
+
+def test_psycopg_is_real(cases_table):
+    database_url, schema, ids = cases_table
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {schema}.case_scope").fetchone()[0] == len(ids) == len(CASES)
