@@ -10,9 +10,9 @@ Everything runs in the same sitting on the same machine, one after another:
 - peer: the same save path in the ``eventsourcing`` library on the same PostgreSQL
   (bench/baselines/es_app.py), wrk, same concurrency;
 - registrations/s over HTTP (wrk, closed loop) while the whole pipeline runs (embedded stack);
-- projection lag at a steady rate (hey, open loop) for --steady-seconds: from the registration
-  event's time (stamped just before its commit, so at or before the acknowledgement) to the moment
-  reporting has written the petition's assignment and both deadlines; p50/p99/max;
+- projection lag at a steady rate (open loop on a fixed schedule, bench/load/open_loop.py) for
+  --steady-seconds: from the client receiving the acknowledgement to the moment reporting has
+  written the petition's assignment and both deadlines; p50/p90/p99/max;
 - the highest steady rate whose lag p99 stays under 1 s (rates tried in steps);
 - catch-up after a broker restart with >= 100,000 events in the stores: seconds until a petition
   registered right after the restart is fully projected (relays republish, consumers re-read);
@@ -70,16 +70,16 @@ def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
             "latency_p99_ms": round(float(p99.group(1)) * scale[p99.group(2)], 1) if p99 else None}
 
 
-def hey_open_loop(url: str, rate: int, seconds: int) -> dict:
-    """``rate`` registrations/s for ``seconds``: 50 workers each limited to rate/50 per second."""
-    workers = 50
-    cmd = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.3f}", "-m", "POST",
-           "-T", "application/json", "-H", f"Authorization: {TOKEN}", "-d", BODY, url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    sent = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    codes = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
-    return {"achieved_rate_per_s": round(float(sent.group(1)), 1) if sent else None,
-            "status_codes": {k: int(v) for k, v in codes.items()}}
+def open_loop(url: str, rate: int, seconds: int) -> dict:
+    """``rate`` registrations/s for ``seconds`` on a fixed schedule (bench/load/open_loop.py, its own
+    process); returns its report, the acknowledgements (case id, time) and its own CPU seconds."""
+    p = subprocess.Popen([sys.executable, str(LOAD / "open_loop.py"), url, str(rate), str(seconds)],
+                         stdout=subprocess.PIPE, text=True)
+    before = os.times()
+    out, _ = p.communicate()
+    after = os.times()  # children's CPU: the generator is the only child that ends here
+    return json.loads(out) | {"generator_cpu_s": round(after.children_user + after.children_system
+                                                       - before.children_user - before.children_system, 2)}
 
 
 def uvicorn_app(module: str, port: int, env: dict) -> subprocess.Popen:
@@ -125,37 +125,27 @@ def pct(xs: list[float], p: float) -> float:
 
 
 LAG = """
-SELECT e.stream_id,
-       extract(epoch FROM max(t.recorded_at) - e.occurred_at) * 1000 AS lag_ms,
-       count(t.*) AS parts
-  FROM intake.events e
-  LEFT JOIN reporting.timeline t ON t.case_id = e.stream_id::uuid
-   AND t.type IN ('case.assigned.v1', 'deadline.set.v1')
- WHERE e.occurred_at >= %s AND e.occurred_at < %s
- GROUP BY e.stream_id, e.occurred_at
+WITH a AS (SELECT * FROM json_to_recordset(%s::json) AS a(case_id uuid, acked float8))
+SELECT a.case_id, extract(epoch FROM max(t.recorded_at)) * 1000 - a.acked * 1000 AS lag_ms, count(t.*) AS parts
+  FROM a LEFT JOIN reporting.timeline t ON t.case_id = a.case_id AND t.type IN ('case.assigned.v1', 'deadline.set.v1')
+ GROUP BY a.case_id, a.acked
 """
 
 
-def lags(db: str, since: float, until: float, timeout: float = 90) -> dict:
-    """Lag of every petition registered in [since, until): all must have assignment + 2 deadlines."""
-    window = (time_at(since), time_at(until))
+def lags(db: str, acks: list, timeout: float = 90) -> dict:
+    """From each acknowledgement to the moment reporting had the petition's assignment and both deadlines."""
+    param = json.dumps([{"case_id": c, "acked": t} for c, t in acks])
     deadline = time.monotonic() + timeout
     with psycopg.connect(db, autocommit=True) as conn:
         while True:
-            rows = conn.execute(LAG, window).fetchall()
+            rows = conn.execute(LAG, (param,)).fetchall()
             done = [r for r in rows if r[2] >= 3]
             if len(done) == len(rows) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-    xs = [float(r[1]) for r in done]
+    xs = [max(0.0, float(r[1])) for r in done]
     return {"petitions": len(rows), "fully_projected": len(done),
-            "lag_ms": {"p50": pct(xs, 50), "p99": pct(xs, 99), "max": round(max(xs), 1)} if xs else None}
-
-
-def time_at(epoch: float):
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, UTC)
+            "lag_ms": {"p50": pct(xs, 50), "p90": pct(xs, 90), "p99": pct(xs, 99), "max": round(max(xs), 1)} if xs else None}
 
 
 def store_events(db: str) -> int:
@@ -240,11 +230,11 @@ def main() -> None:
     only = set(args.only.split(","))
     if args.quick:
         args.steady_seconds, args.closed_seconds, args.ramp, args.ramp_seconds, args.store_events = 10, 4, "300", 8, 5000
-    for tool in ("wrk", "hey"):
+    for tool in ("wrk",):
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is not installed: run ./dev bench (it installs wrk and hey from Debian)")
+            raise SystemExit(f"{tool} is not installed: run ./dev bench (it installs wrk from Debian)")
     out: dict = {"machine": f"{os.cpu_count()} cores; PostgreSQL, the broker, the services and the load generator share them",
-                 "load_generator": f"wrk -t{THREADS} -c{CONNECTIONS} (closed loop); hey -c 50 -q rate/50 (open loop)"}
+                 "load_generator": f"wrk -t{THREADS} -c{CONNECTIONS} (closed loop); bench/load/open_loop.py (open loop, fixed schedule)"}
     name = f"xf_bench_{uuid.uuid4().hex[:8]}"
     db = ensure_database(DEFAULT_PG, name)
     root = Path(tempfile.mkdtemp(prefix="xf-bench-"))
@@ -307,10 +297,8 @@ def main() -> None:
                 args.steady_seconds = 0
             cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
             pg0 = postgres_cpu()
-            since = time.time()
-            steady = hey_open_loop(api + "/petitions", args.steady_rate, args.steady_seconds) if args.steady_seconds else {}
-            until = time.time()
-            steady.update(lags(db, since, until) if args.steady_seconds else {"fully_projected": 0})
+            steady = open_loop(api + "/petitions", args.steady_rate, args.steady_seconds) if args.steady_seconds else {}
+            steady.update(lags(db, steady.pop("acks", [])) if args.steady_seconds else {"fully_projected": 0})
             n = steady["fully_projected"] or 1
             cpu = {k: round((cpu_seconds(p) - cpu0[k]) / n * 1000, 2) for k, p in pids.items()}
             cpu["postgres"] = round((postgres_cpu() - pg0) / n * 1000, 2)
@@ -324,13 +312,12 @@ def main() -> None:
             ramp = []
             for rate in [int(r) for r in args.ramp.split(",")] if "ramp" in only else []:
                 wait_until(lambda: drained(db), 300, "the pipeline to drain")
-                since = time.time()
-                load = hey_open_loop(api + "/petitions", rate, args.ramp_seconds)
-                res = {"rate": rate, **load, **lags(db, since, time.time(), timeout=60)}
+                load = open_loop(api + "/petitions", rate, args.ramp_seconds)
+                res = {"rate": rate, **load, **lags(db, load.pop("acks"), timeout=60)}
                 ramp.append(res)
                 log("ramp", res)
                 ok = res["lag_ms"] and res["lag_ms"]["p99"] < 1000 and res["fully_projected"] == res["petitions"]
-                ok = ok and load["achieved_rate_per_s"] >= 0.95 * rate
+                ok = ok and load["acknowledged"] == load["sent"] and load["sent_late_by_generator"] < 0.01 * load["sent"]
                 if not ok:
                     break
                 best = rate

@@ -78,7 +78,7 @@ def schema(database_url):
 
 
 def client(s: Settings) -> TestClient:
-    return TestClient(SERVICE.app(context(s, {"api"})))
+    return TestClient(SERVICE.app(context(s)))
 
 
 def status(c: TestClient, bearer: str) -> int:

@@ -18,7 +18,8 @@ from backbone.consumer import IdempotentConsumer
 from backbone.contracts import TOPIC_DEAD_LETTER, TOPIC_INTAKE, CaseAccepted, PetitionRegistered
 from backbone.db import connect, migrate
 from backbone.envelope import SYSTEM, Envelope, new_envelope
-from backbone.eventstore import ConcurrencyConflict, EventStore, Waker, conflicts_detected
+from backbone.eventstore import ConcurrencyConflict, EventStore, conflicts_detected
+from backbone.publisher import Publisher
 from backbone.relay import Relay
 from backbone.settings import BackboneSettings
 
@@ -197,15 +198,16 @@ def test_two_instances_of_a_consumer_share_the_partitions_and_apply_each_event_o
     assert sorted(applied) == sorted(mine)  # each exactly once
 
 
-def test_relay_forgets_what_the_broker_acknowledged_and_gives_a_new_broker_the_whole_store(
+def test_what_was_not_published_after_commit_is_published_by_the_relay_and_a_new_broker_gets_everything(
     database_url, schema, kafka_bootstrap
 ):
-    cfg = settings(database_url, schema, kafka_bootstrap, service="intake")
-    store = EventStore("intake", Waker("unused"))
+    cfg = settings(database_url, schema, kafka_bootstrap, service="intake").model_copy(
+        update={"relay_grace_s": 0.0, "relay_poll_s": 0.1})
+    store = EventStore("intake")  # no publisher: as if the process had died right after committing
     case_id = str(uuid.uuid4())
 
     def run_relay(until) -> Relay:
-        relay = Relay(cfg, Broker(KafkaOptions.from_settings(cfg)), store.waker)
+        relay = Relay(cfg, Broker(KafkaOptions.from_settings(cfg)))
         t = threading.Thread(target=relay.run)
         t.start()
         try:
@@ -229,3 +231,28 @@ def test_relay_forgets_what_the_broker_acknowledged_and_gives_a_new_broker_the_w
     topic.close()
     assert versions[:2] == [1, 1] and 2 in versions  # in order within the case; duplicates are the consumers' job
     assert versions.index(2) > versions.index(1)
+
+
+def test_events_are_published_right_after_commit_and_forgotten_once_acknowledged(database_url, schema, kafka_bootstrap):
+    cfg = settings(database_url, schema, kafka_bootstrap, service="intake").model_copy(update={"broker_epoch_check_s": 0.2})
+    publisher = Publisher(cfg, Broker(KafkaOptions.from_settings(cfg)))
+    store = EventStore("intake", publisher)
+    with connect(database_url, schema, autocommit=True) as conn:
+        epoch = Broker(KafkaOptions.from_settings(cfg)).establish_epoch()
+        conn.execute("INSERT INTO relay_state (broker_epoch) VALUES (%s) ON CONFLICT (singleton) DO UPDATE"
+                     " SET broker_epoch = EXCLUDED.broker_epoch", (epoch,))
+        publisher.start()
+        try:
+            assert _until(publisher.ready.is_set)  # the store has been published to this broker in full
+            envs = [event(str(uuid.uuid4())) for _ in range(20)]
+            positions = store.append(conn, envs)
+            assert len(positions) == 20
+            store.published(envs, positions)
+            assert _until(lambda: conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0)
+        finally:
+            publisher.close()
+    topic = KafkaConsumer(TOPIC_INTAKE, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest",
+                          consumer_timeout_ms=3000)
+    seen = {r.value for r in topic}
+    topic.close()
+    assert {e.encode() for e in envs} <= seen

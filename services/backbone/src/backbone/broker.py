@@ -16,6 +16,7 @@ With Apache Kafka (production) the epoch never changes and none of this ever tri
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -106,7 +107,8 @@ def close_quietly(client) -> None:
 
 
 class EpochReader:
-    """Reads the broker epoch (offset 0 of the epoch topic), remembering it for ``epoch_check_s``."""
+    """Reads the broker epoch (offset 0 of the epoch topic), remembering it for ``epoch_check_s``.
+    One per process, shared by its relay, consumers and publisher (hence the lock)."""
 
     def __init__(self, opts: KafkaOptions):
         self._opts = opts
@@ -114,15 +116,22 @@ class EpochReader:
         self._tp = TopicPartition(TOPIC_BROKER_EPOCH, 0)
         self._known: str | None = None
         self._read_at = 0.0
+        self._lock = threading.RLock()
 
     def current(self) -> str | None:
         """The epoch, re-read at most every ``epoch_check_s``; None when there is none (yet)."""
-        if self._known is None or time.monotonic() - self._read_at > self._opts.epoch_check_s:
-            self._known = self.read()
-            self._read_at = time.monotonic()
-        return self._known
+        with self._lock:
+            if self._known is None or time.monotonic() - self._read_at > self._opts.epoch_check_s:
+                self._known = self._read()
+                self._read_at = time.monotonic()
+            return self._known
 
-    def read(self) -> str | None:
+    def forget(self) -> None:
+        """Read the epoch afresh next time (it may just have been written)."""
+        with self._lock:
+            self._known = None
+
+    def _read(self) -> str | None:
         try:
             if self._consumer is None:
                 self._consumer = KafkaConsumer(
@@ -153,16 +162,38 @@ class EpochReader:
             return None
 
     def close(self) -> None:
-        close_quietly(self._consumer)
-        self._consumer = None
+        with self._lock:
+            close_quietly(self._consumer)
+            self._consumer = None
 
 
 class Broker:
-    """One process's view of the broker: options, the epoch, producers."""
+    """One process's view of the broker: options, the epoch, and one producer that every part of
+    the process shares (kafka-python's producer is thread-safe; each client costs a network thread,
+    and those threads compete with the API for the interpreter lock)."""
 
     def __init__(self, opts: KafkaOptions):
         self.opts = opts
         self.epochs = EpochReader(opts)
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
+
+    def producer(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                self._producer = make_producer(self.opts)
+            return self._producer
+
+    def reset_producer(self) -> None:
+        """Drop the producer: after a send failed, or for a new broker incarnation (never carry a
+        producer id across incarnations). Records it still buffered are left to the relay."""
+        with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=0)
+            except Exception:  # noqa: BLE001 - a producer of a broker that is gone
+                pass
 
     def establish_epoch(self) -> str | None:
         """The broker's epoch, creating the topics and writing a fresh epoch if it has none."""
@@ -184,11 +215,12 @@ class Broker:
         finally:
             close_quietly(producer)
         # two relays may both have written one: the record at offset 0 wins for everybody
-        self.epochs._known = None  # noqa: SLF001
+        self.epochs.forget()
         return self.epochs.current()
 
     def close(self) -> None:
         self.epochs.close()
+        self.reset_producer()
 
 
 Positions = Callable[[str], dict[tuple[str, int], int]]
@@ -242,7 +274,7 @@ class Subscription:
         consumer.subscribe(self.topics, listener=Resume())
         return consumer
 
-    def poll(self, timeout_ms: int = 200) -> tuple[str | None, dict]:
+    def poll(self, timeout_ms: int = 200, max_records: int | None = None) -> tuple[str | None, dict]:
         epoch = self.broker.epochs.current()
         if epoch is None:  # no broker, or no epoch written yet: the relays will write one
             time.sleep(timeout_ms / 1000)
@@ -255,7 +287,7 @@ class Subscription:
         try:
             if self._consumer is None:
                 self._consumer = self._join()
-            return self.epoch, self._consumer.poll(timeout_ms=timeout_ms)
+            return self.epoch, self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         except KafkaError as e:
             log.warning("poll failed (%s); joining again", type(e).__name__)
             self.close()

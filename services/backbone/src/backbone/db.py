@@ -8,6 +8,7 @@ current (``ensure_current``) and refuses to start otherwise, so an API and a con
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -20,22 +21,41 @@ class SchemaNotReady(RuntimeError):
     pass
 
 
-def conninfo(database_url: str, schema: str) -> str:
-    # search_path pins every connection to the service's schema: a service cannot read another's tables
-    return psycopg.conninfo.make_conninfo(database_url, options=f"-c search_path={schema}")
+def conninfo(database_url: str, schema: str, name: str | None = None) -> str:
+    # search_path pins every connection to the service's schema: a service cannot read another's
+    # tables; application_name tells operators (pg_stat_activity) which role a connection serves
+    extra = {"application_name": f"xf-{name}"} if name else {}
+    return psycopg.conninfo.make_conninfo(database_url, options=f"-c search_path={schema}", **extra)
 
 
-def connect(database_url: str, schema: str, *, autocommit: bool = False, **kw) -> psycopg.Connection:
-    return psycopg.connect(conninfo(database_url, schema), autocommit=autocommit, **kw)
+def connect(database_url: str, schema: str, *, autocommit: bool = False, name: str | None = None,
+            **kw) -> psycopg.Connection:
+    return psycopg.connect(conninfo(database_url, schema, name), autocommit=autocommit, **kw)
 
 
 async def open_async_pool(database_url: str, schema: str, max_size: int = 10) -> AsyncConnectionPool:
     # autocommit: a single statement needs no BEGIN/COMMIT round trips; multi-statement writes open
     # their transaction explicitly (``async with conn.transaction()``)
-    pool = AsyncConnectionPool(conninfo(database_url, schema), min_size=min(4, max_size), max_size=max_size,
+    pool = AsyncConnectionPool(conninfo(database_url, schema, f"{schema}-api"), min_size=min(4, max_size), max_size=max_size,
                                kwargs={"autocommit": True}, open=False)
     await pool.open(wait=True, timeout=30)
     return pool
+
+
+def run_script(conn: psycopg.Connection, script: Sequence[tuple[str, Sequence]], *, begin: bool = False,
+               commit: bool = False) -> list[list[tuple]]:
+    """Send several statements in one round trip (client-side parameter binding); the rows of each.
+    Without ``begin``, statements sent together run as one implicit transaction."""
+    cur = psycopg.ClientCursor(conn)
+    text = "; ".join(["BEGIN"] * begin + [q for q, _ in script] + ["COMMIT"] * commit)
+    cur.execute(text, [p for _, params in script for p in params])
+    out: list[list[tuple]] = []
+    more = True
+    while more:
+        if cur.pgresult is not None and cur.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK:
+            out.append(cur.fetchall())
+        more = bool(cur.nextset())
+    return out
 
 
 def scripts(service_migrations: Path | None) -> list[tuple[str, str]]:

@@ -1,15 +1,14 @@
 """Append-only event store with optimistic concurrency, and the outbox written beside it.
 
-``EventStore.append`` runs inside the caller's transaction: the events, their outbox rows and the
-caller's own effects (projection rows, idempotency keys, tracking rows) commit together or not at
-all. Any number of events of any number of streams go in one statement. Once the caller has
-committed it calls ``committed()``, which wakes the relay (see ``Waker``).
+``EventStore.write_statement`` is one statement that appends any number of events of any number of
+streams, their outbox rows and the caller's own effects (projection rows, idempotency keys,
+tracking rows): they commit together or not at all. It returns the events' positions; once the
+caller has committed it hands the events and positions to ``published`` (backbone.publisher).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -48,66 +47,18 @@ def conflicts_detected() -> Iterator[None]:
         raise
 
 
-class Waker:
-    """Tells the relay that events were committed.
-
-    In-process (the embedded default: API, consumer and relay of a service share a process) it is a
-    threading.Event. A process without the relay sends ``NOTIFY`` instead, from a separate
-    autocommit connection and at most once per ``min_interval`` — never inside the write
-    transaction, because a NOTIFY there serialises every commit of the database (measured: 10,086
-    commits/s without, 3,371 with, 16 clients).
-    """
-
-    def __init__(self, channel: str, conninfo_factory=None, min_interval: float = 0.002):
-        self.channel = channel
-        self.event = threading.Event()
-        self._notify = conninfo_factory
-        self._pending = threading.Event()
-        self._min_interval = min_interval
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-
-    def wake(self) -> None:
-        self.event.set()
-        if self._notify is not None:
-            self._pending.set()
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._notifier, name="outbox-notify", daemon=True)
-                self._thread.start()
-
-    def wait(self, timeout: float) -> None:
-        self.event.wait(timeout)
-        self.event.clear()
-
-    def _notifier(self) -> None:
-        conn = None
-        while not self._stopping.is_set():
-            if not self._pending.wait(0.5):
-                continue
-            self._pending.clear()
-            try:
-                if conn is None or conn.closed:
-                    conn = self._notify()
-                conn.execute(f"NOTIFY {self.channel}")
-            except psycopg.Error as e:  # the relay polls anyway; a lost wake-up only adds latency
-                log.warning("NOTIFY failed: %s", type(e).__name__)
-                conn = None
-            self._stopping.wait(self._min_interval)
-
-    def close(self) -> None:
-        self._stopping.set()
-
-
 class EventStore:
     """One service's store. Checks that the service publishes only its own event types."""
 
-    def __init__(self, service: str, waker: Waker | None = None):
+    def __init__(self, service: str, publisher=None):
         self.service = service
-        self.waker = waker
+        self.publisher = publisher
 
-    def append(self, conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> None:
-        if envelopes:
-            conn.execute(*self.write_statement(envelopes))
+    def append(self, conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> list[int]:
+        """Append in the caller's transaction; the events' positions (for ``published``)."""
+        if not envelopes:
+            return []
+        return conn.execute(*self.write_statement(envelopes)).fetchone()[0]
 
     def write_statement(
         self, envelopes: Sequence[Envelope], *also: tuple[str, Sequence], durable: bool = True
@@ -126,8 +77,10 @@ class EventStore:
         for i, (statement, p) in enumerate(also):
             parts.append(f"x{i} AS ({statement})")
             params += list(p)
-        # durable=False: the transaction's commit does not wait for the disk (synchronous_commit off)
-        tail = " SELECT count(*) FROM e" if durable else " SELECT count(*), set_config('synchronous_commit', 'off', true) FROM e"
+        # the statement's one row: the events' positions (in order); durable=False: the transaction's
+        # commit does not wait for the disk (synchronous_commit off)
+        tail = " SELECT coalesce(array_agg(position ORDER BY position), '{}')"
+        tail += " FROM e" if durable else ", set_config('synchronous_commit', 'off', true) FROM e"
         return "WITH " + ", ".join(parts) + tail, params
 
     def envelopes(
@@ -150,9 +103,10 @@ class EventStore:
             out.append(env)
         return out
 
-    def committed(self) -> None:
-        if self.waker is not None:
-            self.waker.wake()
+    def published(self, envelopes: Sequence[Envelope], positions: Sequence[int]) -> None:
+        """Call once the events' transaction has committed: they go to the broker at once."""
+        if self.publisher is not None and envelopes:
+            self.publisher.publish(list(envelopes), list(positions))
 
     @staticmethod
     def load(conn: psycopg.Connection, stream_id: str) -> list[Envelope]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel
 from psycopg_pool import AsyncConnectionPool
 
 from .auth import Authenticator, InvalidToken, OrgTree, Principal
@@ -49,8 +50,10 @@ def create_app(
     routers: list,
     on_startup: Callable[[FastAPI], Any] | None = None,
     description: str = "",
+    schemas: Sequence[type[BaseModel]] = (),
 ) -> FastAPI:
-    """``ctx`` is the service's composition root (settings, org, auth, store, ...)."""
+    """``ctx`` is the service's composition root (settings, org, auth, store, ...); ``schemas`` are
+    models a route reads by hand (its body documented by reference) to add to the OpenAPI."""
     settings = ctx.settings
 
     @asynccontextmanager
@@ -101,6 +104,19 @@ def create_app(
     async def _unexpected(request: Request, e: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "internal_error", "服务器内部错误，已记录")
+
+    if schemas:
+        def openapi() -> dict:
+            if app.openapi_schema is None:
+                spec = FastAPI.openapi(app)
+                components = spec.setdefault("components", {}).setdefault("schemas", {})
+                for model in schemas:
+                    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                    components.update(schema.pop("$defs", {}))
+                    components[model.__name__] = schema
+            return app.openapi_schema
+
+        app.openapi = openapi
 
     @app.get("/health", tags=["ops"], summary="健康检查（数据库可用）")
     async def health(request: Request) -> dict:

@@ -1,15 +1,16 @@
-"""Outbox relay: publishes a service's new events to Kafka and forgets them once acknowledged.
+"""Outbox relay: the guarantee behind publishing right after commit (backbone.publisher).
 
-Order: rows are published in outbox position order. Within one case that is commit order, because a
-second append to the same stream waits on the first one's primary-key row and fails if it raced, so
-a later version always commits (and gets its position) after an earlier one. Across cases a later
-position may commit first; that is harmless because the relay takes whatever rows are in the outbox,
-not a high-water mark, so a late committer is published on the next pass.
+It publishes, in position order, what is still in the outbox after a grace period — events whose
+publishing after commit failed or never happened (the process died, the broker was away) — and
+deletes them once the broker has them. When the broker turns out to be a new incarnation (see
+backbone.broker) it republishes the whole event store first, then records the broker's epoch;
+until then no process publishes after commit, so nothing reaches the new broker ahead of the
+history it belongs after.
 
-Wake-ups: a commit in this process wakes the relay directly (``Waker``); commits in other processes
-arrive as NOTIFY on the service's own channel; without either it looks every ``relay_poll_s``.
-When the broker turns out to be a new incarnation (see backbone.broker) the relay republishes the
-whole event store first, then goes on with the outbox.
+Order within one case: the relay publishes in position order, which within a case is commit order
+(a second append to a stream waits on the first one's primary-key row and fails if it raced). A
+late fallback can deliver an event of a case after later ones went out directly; consumers do not
+depend on the order of events of one case across a failure (they are tested in every order).
 
 Only one relay per schema publishes at a time (a session advisory lock); others wait as standbys.
 """
@@ -25,43 +26,41 @@ from kafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from . import telemetry
-from .broker import Broker, close_quietly, make_producer
+from . import bulk, telemetry
+from .broker import Broker, close_quietly
 from .contracts import SERVICE_TOPIC
-from .db import connect
-from .eventstore import Waker
+from .db import connect, run_script
 
 log = logging.getLogger("backbone.relay")
 tracer = trace.get_tracer("backbone.relay")
 
-_PENDING = (
+# what publishing after commit has not delivered within the grace period
+_LEFT_OVER = (
     "SELECT o.position, e.stream_id, e.event_id, e.event_type, e.traceparent, convert_to(e.body::text, 'UTF8')"
-    " FROM outbox o JOIN events e ON e.position = o.position ORDER BY o.position LIMIT %s"
+    " FROM outbox o JOIN events e ON e.position = o.position"
+    " WHERE e.occurred_at < now() - make_interval(secs => %s) ORDER BY o.position LIMIT %s"
 )
+# planned afresh each time (never a generic plan: one made while the outbox was small once scanned
+# the whole table for every batch), and sent with the next read
+_FORGET = "DELETE FROM outbox WHERE position = ANY(%s::bigint[])"
 _ALL_AFTER = (
     "SELECT position, stream_id, event_id, event_type, traceparent, convert_to(body::text, 'UTF8') FROM events"
     " WHERE position > %s ORDER BY position LIMIT %s"
 )
 
 
-def notify_channel(schema: str) -> str:
-    return f"xf_outbox_{schema}"
-
-
 class Relay:
-    def __init__(self, settings, broker: Broker, waker: Waker, stop: threading.Event | None = None):
+    def __init__(self, settings, broker: Broker, publisher=None, stop: threading.Event | None = None):
         self.s = settings
         self.broker = broker
-        self.waker = waker
+        self.publisher = publisher  # this process's fast path, stopped while a new broker is filled
         self.stop = stop or threading.Event()
         self.topic = SERVICE_TOPIC[settings.service]
         self.published = 0
         self.republished = 0
 
     def _connect(self) -> psycopg.Connection:
-        # no server-side prepared statements: a plan cached while the outbox was small must not
-        # stay in use when it is large (a generic plan once scanned the whole table per batch)
-        conn = connect(self.s.database_url, self.s.schema, autocommit=True, prepare_threshold=None)
+        conn = connect(self.s.database_url, self.s.schema, autocommit=True, name=f"{self.s.schema}-relay")
         # forgetting what the broker acknowledged need not wait for the disk: if a crash loses a
         # DELETE, those events are published again and consumers drop the duplicates
         conn.execute("SET synchronous_commit = off")
@@ -70,7 +69,7 @@ class Relay:
     # -- publishing -------------------------------------------------------------------------------
     def _publish(self, producer, rows: list[tuple]) -> None:
         """Send a batch and wait until the broker has all of it; one PRODUCER span per batch, linked
-        to each event's trace (the consumers' spans carry each petition's own trace on)."""
+        to each event's trace."""
         start = time.time_ns()
         futures = [
             producer.send(self.topic, key=r[1].encode(), value=bytes(r[5]),
@@ -80,12 +79,11 @@ class Relay:
         producer.flush(timeout=self.s.kafka_request_timeout_ms / 1000)
         for f in futures:
             f.get(timeout=0)  # raises the send's error, if any
-        tracer.start_span(
-            f"{self.topic} publish", kind=SpanKind.PRODUCER, start_time=start,
-            links=telemetry.links([r[4] for r in rows]),
-            attributes={"messaging.system": "kafka", "messaging.operation.type": "publish",
-                        "messaging.destination.name": self.topic, "messaging.batch.message_count": len(rows)},
-        ).end()
+        telemetry.batch_span(
+            tracer, f"{self.topic} publish", SpanKind.PRODUCER, [r[4] for r in rows], start, time.time_ns(),
+            {"messaging.system": "kafka", "messaging.operation.type": "publish", "xf.path": "relay",
+             "messaging.destination.name": self.topic, "messaging.batch.message_count": len(rows)},
+        )
 
     def _republish_all(self, conn: psycopg.Connection, producer) -> int:
         """A broker that lost its memory gets the whole store again, in position order."""
@@ -106,8 +104,6 @@ class Relay:
     # -- loop -------------------------------------------------------------------------------------
     def run(self) -> None:
         conn = None
-        producer = None
-        listener = threading.Thread(target=self._listen, name=f"{self.s.service}-relay-listen", daemon=True)
         try:
             conn = self._connect()
             log.info("relay %s waiting for the publisher lock", self.s.service)
@@ -115,20 +111,19 @@ class Relay:
                 if conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.s.schema}",)).fetchone()[0]:
                     break
                 self.stop.wait(1.0)
-            listener.start()
             stored_epoch = self._epoch_in_store(conn)
+            acknowledged: list[int] = []  # forgotten together with the next read: one round trip
             while not self.stop.is_set():
                 try:
                     epoch = self.broker.establish_epoch()
                     if epoch is None:
                         raise KafkaError("broker epoch unknown")
-                    if producer is None:
-                        producer = make_producer(self.broker.opts)
                     if epoch != stored_epoch:
+                        if self.publisher is not None:
+                            self.publisher.stop_going_first()
                         # never carry a producer (and its producer id) across broker incarnations
-                        close_quietly(producer)
-                        producer = make_producer(self.broker.opts)
-                        n = self._republish_all(conn, producer)
+                        self.broker.reset_producer()
+                        n = self._republish_all(conn, self.broker.producer())
                         conn.execute(
                             "INSERT INTO relay_state (singleton, broker_epoch) VALUES (true, %s)"
                             " ON CONFLICT (singleton) DO UPDATE SET broker_epoch = EXCLUDED.broker_epoch",
@@ -137,17 +132,21 @@ class Relay:
                         stored_epoch = epoch
                         self.republished += n
                         log.info("broker epoch %s: republished %d events of %s", epoch[:8], n, self.s.service)
-                    rows = conn.execute(_PENDING, (self.s.relay_batch,)).fetchall()
+                    script = [(_FORGET, [bulk.array(str(p) for p in acknowledged)])] if acknowledged else []
+                    rows = run_script(conn, [*script, (_LEFT_OVER, [self.s.relay_grace_s, self.s.relay_batch])])[-1]
+                    acknowledged = []
                     if rows:
-                        self._publish(producer, rows)
-                        conn.execute("DELETE FROM outbox WHERE position = ANY(%s)", ([r[0] for r in rows],))
+                        self._publish(self.broker.producer(), rows)
+                        acknowledged = [r[0] for r in rows]
                         self.published += len(rows)
-                        continue
-                    self.waker.wait(self.s.relay_poll_s)
+                        if len(rows) == self.s.relay_batch:
+                            continue
+                    self.stop.wait(self.s.relay_poll_s)
                 except KafkaError as e:
                     log.warning("publish failed (%s); retrying", type(e).__name__)
-                    close_quietly(producer)
-                    producer = None
+                    if self.publisher is not None:
+                        self.publisher.stop_going_first()
+                    self.broker.reset_producer()
                     self.broker.epochs.close()
                     self.stop.wait(0.5)
                 except psycopg.OperationalError as e:
@@ -156,19 +155,4 @@ class Relay:
                     close_quietly(conn)
                     conn = self._connect()
         finally:
-            close_quietly(producer)
             close_quietly(conn)
-
-    def _listen(self) -> None:
-        """Commits made by other processes (production API replicas) arrive as NOTIFY."""
-        channel = notify_channel(self.s.schema)
-        while not self.stop.is_set():
-            try:
-                with self._connect() as conn:
-                    conn.execute(f"LISTEN {channel}")
-                    while not self.stop.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self.waker.wake()
-            except psycopg.Error as e:
-                log.warning("LISTEN connection lost (%s)", type(e).__name__)
-                self.stop.wait(1.0)

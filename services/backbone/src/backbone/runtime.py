@@ -30,9 +30,10 @@ from . import telemetry
 from .auth import Authenticator, Chain, DemoTokens, JwtAuthenticator, OrgTree
 from .broker import Broker, KafkaOptions
 from .consumer import IdempotentConsumer, Projection
-from .db import conninfo, ensure_current
-from .eventstore import EventStore, Waker
-from .relay import Relay, notify_channel
+from .db import ensure_current
+from .eventstore import EventStore
+from .publisher import Publisher
+from .relay import Relay
 
 log = logging.getLogger("backbone.runtime")
 ROLES = ("api", "relay", "consumer")
@@ -43,6 +44,9 @@ class ConsumerDef:
     name: str
     topics: list[str]
     projection: Projection
+    # how long it may wait to gather a larger batch (None: XF_CONSUMER_LINGER_MS); a consumer off
+    # the critical path can wait long and cost almost nothing per event
+    linger_ms: int | None = None
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Context:
     org: OrgTree
     auth: Authenticator
     store: EventStore
+    broker: Broker  # the process's one view of the broker (epoch, shared producer)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -80,18 +85,11 @@ def authenticator(settings, org: OrgTree) -> Authenticator:
     return jwt_auth
 
 
-def context(settings, roles: set[str]) -> Context:
+def context(settings, broker: Broker | None = None) -> Context:
     org = OrgTree.load(settings.seed("org.yaml"))
-    # a process without the relay tells it about commits by NOTIFY (from outside the write transaction)
-    notify = None if "relay" in roles else (lambda: _autocommit(settings))
-    store = EventStore(settings.service, Waker(notify_channel(settings.schema), notify))
-    return Context(settings, org, authenticator(settings, org), store)
-
-
-def _autocommit(settings):
-    import psycopg
-
-    return psycopg.connect(conninfo(settings.database_url, settings.schema), autocommit=True)
+    broker = broker or Broker(KafkaOptions.from_settings(settings))
+    store = EventStore(settings.service, Publisher(settings, broker))
+    return Context(settings, org, authenticator(settings, org), store, broker)
 
 
 def serve(service: ServiceDef, settings, roles: set[str]) -> None:
@@ -101,22 +99,22 @@ def serve(service: ServiceDef, settings, roles: set[str]) -> None:
     if unknown or not roles:
         raise SystemExit(f"roles must be among {', '.join(ROLES)} (or 'all'); got {sorted(roles)}")
     telemetry.setup(service.name, "+".join(sorted(roles)), settings.traces_dir, settings.otlp_endpoint,
-                    settings.trace_sample_ratio)
+                    settings.trace_sample_ratio, settings.traces_per_s)
     ensure_current(settings.database_url, settings.schema, service.migrations)
-    ctx = context(settings, roles)
+    broker = Broker(KafkaOptions.from_settings(settings))
+    ctx = context(settings, broker)
     # the API, the relay and the consumers share one interpreter lock: hand it over every 1 ms
     # instead of 5 ms, so that a wake-up (a commit for the relay, a request for the API) waits less
     sys.setswitchinterval(0.001)
     stop = threading.Event()
-    broker = Broker(KafkaOptions.from_settings(settings))
     workers: list[tuple[str, Callable[[], None]]] = []
+    ctx.store.publisher.start()
     if "relay" in roles and service.produces:
-        workers.append(("relay", Relay(settings, broker, ctx.store.waker, stop).run))
+        workers.append(("relay", Relay(settings, broker, ctx.store.publisher, stop).run))
     if "consumer" in roles:
         for c in service.consumers(ctx):
-            # each consumer has its own broker connections (a kafka-python client is not thread-safe)
-            own = Broker(KafkaOptions.from_settings(settings))
-            workers.append((c.name, IdempotentConsumer(settings, c.name, c.topics, c.projection, ctx.store, own, stop).run))
+            workers.append((c.name, IdempotentConsumer(settings, c.name, c.topics, c.projection, ctx.store, broker,
+                                                       stop, linger_ms=c.linger_ms).run))
     threads = [threading.Thread(target=_fatal_on_exit(name, fn, stop), name=name, daemon=True) for name, fn in workers]
     for t in threads:
         t.start()
@@ -135,8 +133,8 @@ def serve(service: ServiceDef, settings, roles: set[str]) -> None:
         stop.set()
         for t in threads:
             t.join(timeout=10)
+        ctx.store.publisher.close()
         broker.close()
-        ctx.store.waker.close() if ctx.store.waker else None
         telemetry.shutdown()
 
 

@@ -82,5 +82,7 @@ SERVICE = ServiceDef(
     name="intake",
     migrations=MIGRATIONS,
     app=_app,
-    consumers=lambda ctx: [ConsumerDef("scope", [TOPIC_ROUTING], _ScopeOnly())],
+    # off the critical path (who may read a registration follows routing's decisions within a second):
+    # it gathers a second's worth of events per batch, so it costs almost nothing per petition
+    consumers=lambda ctx: [ConsumerDef("scope", [TOPIC_ROUTING], _ScopeOnly(), linger_ms=1000)],
 )

@@ -59,14 +59,15 @@ async def register(
     also = ([key.insert(201, answer)] if key else []) + visibility.statements([env])
     async with pool.connection() as conn:
         try:
-            await conn.execute(*app.ctx.store.write_statement([env], *also))
+            cur = await conn.execute(*app.ctx.store.write_statement([env], *also))
+            positions = (await cur.fetchone())[0]
         except psycopg.errors.UniqueViolation as e:
             if key is None or e.diag.constraint_name != "idempotency_keys_pkey":
                 raise
             stored = await key.stored(conn)  # a request with the same key committed first
             assert stored is not None
             return Registered(stored[0], _with_receipt(app, stored[1]), replayed=True)
-    app.ctx.store.committed()
+    app.ctx.store.published([env], positions)
     return Registered(201, _with_receipt(app, answer))
 
 

@@ -12,7 +12,7 @@ from .store import reset
 
 if sys.argv[1:] == ["rebuild"]:
     settings = Settings(service="reporting")
-    ctx = context(settings, {"relay"})
+    ctx = context(settings)
     for consumer in consumers(ctx):
         print(json.dumps(rebuild(settings, consumer, ctx.store, reset=reset), ensure_ascii=False))
 else:

@@ -70,9 +70,10 @@ async def _decide(app: Routing, pool: AsyncConnectionPool, case_id: str, by: Pri
                                                traceparent=telemetry.current_traceparent())
                 for e in events:
                     case = domain.evolve(case, e)
-                await conn.execute(*app.ctx.store.write_statement(envs, store.upsert([case]),
-                                                                   *visibility.statements(envs)))
-    app.ctx.store.committed()
+                cur = await conn.execute(*app.ctx.store.write_statement(envs, store.upsert([case]),
+                                                                         *visibility.statements(envs)))
+                positions = (await cur.fetchone())[0]
+    app.ctx.store.published(envs, positions)
     return view(app, case)
 
 
