@@ -40,6 +40,7 @@ class KafkaOptions:
     heartbeat_interval_ms: int = 3_000
     request_timeout_ms: int = 30_000
     fetch_max_wait_ms: int = 50
+    fetch_min_bytes: int = 1
     max_poll_records: int = 500
     linger_ms: int = 2
     idempotent: bool = True
@@ -55,6 +56,7 @@ class KafkaOptions:
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             request_timeout_ms=s.kafka_request_timeout_ms,
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+            fetch_min_bytes=s.kafka_fetch_min_bytes,
             max_poll_records=s.kafka_max_poll_records,
             linger_ms=s.kafka_linger_ms,
             idempotent=s.kafka_idempotent_producer,
@@ -241,6 +243,7 @@ class Subscription:
         self.positions = positions
         self.epoch: str | None = None
         self._consumer: KafkaConsumer | None = None
+        self._committed_at = 0.0
 
     def _join(self) -> KafkaConsumer:
         o = self.broker.opts
@@ -259,6 +262,7 @@ class Subscription:
             request_timeout_ms=max(o.request_timeout_ms, o.session_timeout_ms + 5_000),
             max_poll_records=o.max_poll_records,
             fetch_max_wait_ms=o.fetch_max_wait_ms,
+            fetch_min_bytes=o.fetch_min_bytes,
         )
         me, epoch = self, self.epoch
 
@@ -294,9 +298,11 @@ class Subscription:
             time.sleep(0.2)
             return self.epoch, {}
 
-    def commit(self) -> None:
-        """Commit offsets to the broker, for lag monitoring only (positions that matter are in the database)."""
-        if self._consumer is not None:
+    def commit(self, every_s: float = 5.0) -> None:
+        """Commit offsets to the broker, for lag monitoring only (positions that matter are in the
+        database): at most every ``every_s`` (a commit per batch cost the broker more than the batch)."""
+        if self._consumer is not None and time.monotonic() - self._committed_at >= every_s:
+            self._committed_at = time.monotonic()
             try:
                 self._consumer.commit_async()
             except KafkaError as e:

@@ -254,6 +254,8 @@ class IdempotentConsumer:
         spans: list = []
 
         def span_for(ev: Envelope):
+            if not telemetry.is_sampled(ev.traceparent):
+                return None  # this petition is not traced: no span at all (cheaper than a non-recording one)
             span = tracer.start_span(
                 f"{topic_of[ev.id]} process", context=telemetry.parent_context(ev.traceparent),
                 kind=SpanKind.CONSUMER, start_time=start,

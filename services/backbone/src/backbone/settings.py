@@ -37,6 +37,7 @@ class BackboneSettings(BaseSettings):
     # 10 ms -> delivery p50 5.6 ms, 9.4 % of a core while idle; 50 ms -> 5.0 ms, 2.5 %;
     # 500 ms (Kafka's default) -> 35 ms, max 215 ms per hop
     kafka_fetch_max_wait_ms: int = Field(default=50, ge=0, le=5000)
+    kafka_fetch_min_bytes: int = Field(default=1, ge=1, le=10_000_000)
     kafka_linger_ms: int = Field(default=2, ge=0, le=1000)
     # a consumer waits this long after the first record of a poll for more, so that a steady stream
     # is applied in fewer, larger batches (each costs ~1 ms of CPU whatever its size)

@@ -136,6 +136,14 @@ def current_traceparent() -> str | None:
     return traceparent_of(trace.get_current_span())
 
 
+def is_sampled(traceparent: str | None) -> bool:
+    """Whether the trace ``traceparent`` belongs to is recorded (its W3C flags say so)."""
+    try:
+        return len(traceparent) == 55 and bool(int(traceparent[-2:], 16) & 1)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
 def span_context(traceparent: str | None) -> SpanContext | None:
     """Parse a W3C traceparent (version 00) without the propagator's machinery."""
     parts = (traceparent or "").split("-")
