@@ -256,3 +256,82 @@ def test_events_are_published_right_after_commit_and_forgotten_once_acknowledged
     seen = {r.value for r in topic}
     topic.close()
     assert {e.encode() for e in envs} <= seen
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    """A broker of this test's own (topic generations must start from nothing)."""
+    from stack.system import Proc, free_port, port_open, tansu_binary, wait_until
+
+    port = free_port()
+    proc = Proc("broker", [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+                           "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--silent"],
+                {}, tmp_path / "broker.log")
+    proc.start()
+    wait_until(lambda: port_open(port), 15, "the broker")
+    yield f"127.0.0.1:{port}"
+    proc.kill()
+
+
+def test_topic_generations_keep_every_case_in_order_across_switches_and_restarts(database_url, schema, own_broker):
+    """The embedded broker's topics are written in generations (backbone.broker); a consumer follows
+    them partition by partition, in order, and resumes across a generation end after a restart."""
+    cfg = settings(database_url, schema, own_broker).model_copy(update={"broker_generation_records": 23})
+    with psycopg.connect(database_url) as conn:
+        conn.execute(f"CREATE TABLE {schema}.seen (n bigserial, case_id text, version int)")
+    _epoch(own_broker)
+    cases = [str(uuid.uuid4()) for _ in range(30)]
+    sent = [event(c, v) for v in range(1, 6) for c in cases]  # versions interleaved across cases
+    writer = Broker(KafkaOptions.from_settings(cfg))
+
+    class Seen:
+        emits = False
+
+        def load(self, case_ids):
+            return []
+
+        def states(self, rows):
+            return {}
+
+        def apply(self, state, ev):
+            return (state or ()) + ((ev.subject, ev.sequence),), []
+
+        def save(self, states):
+            rows = [{"case_id": c, "version": v} for seen in states.values() for c, v in seen]
+            return [("INSERT INTO seen (case_id, version) SELECT case_id, version FROM"
+                     " json_to_recordset(%s::json) AS x(case_id text, version int)", [json.dumps(rows)])]
+
+    def consumer():
+        return IdempotentConsumer(cfg, "gen", [TOPIC_INTAKE], Seen(), EventStore(cfg.service),
+                                  Broker(KafkaOptions.from_settings(cfg)))
+
+    def seen() -> list[tuple[str, int]]:
+        with psycopg.connect(database_url) as conn:
+            return conn.execute(f"SELECT case_id, version FROM {schema}.seen ORDER BY n").fetchall()
+
+    first = consumer()
+    t = threading.Thread(target=first.run)
+    t.start()
+    for i in range(0, 100, 10):
+        for f in writer.send(TOPIC_INTAKE, [(e.subject.encode(), e.encode(), None) for e in sent[i:i + 10]]):
+            f.get(10)
+    assert _until(lambda: len(seen()) == 100)
+    first.stop.set()
+    t.join(15)
+    # the rest, while nobody reads; a new consumer resumes from the positions stored with the effects
+    for i in range(100, 150, 10):
+        for f in writer.send(TOPIC_INTAKE, [(e.subject.encode(), e.encode(), None) for e in sent[i:i + 10]]):
+            f.get(10)
+    second = consumer()
+    t = threading.Thread(target=second.run)
+    t.start()
+    assert _until(lambda: len(seen()) == 150)
+    second.stop.set()
+    t.join(15)
+    writer.close()
+    got = seen()
+    assert sorted(got) == sorted((e.subject, e.sequence) for e in sent)  # each exactly once
+    for c in cases:
+        assert [v for case, v in got if case == c] == [1, 2, 3, 4, 5]  # in order, every case
+    names = KafkaConsumer(bootstrap_servers=own_broker).topics()
+    assert {f"{TOPIC_INTAKE}.g{n}" for n in range(1, 6)} <= names  # 150 records in generations of 23

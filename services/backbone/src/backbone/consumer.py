@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
@@ -39,7 +39,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import bulk, telemetry, visibility
-from .broker import Broker, Subscription, close_quietly
+from .broker import Broker, Record, Subscription, close_quietly
 from .contracts import TOPIC_DEAD_LETTER, Event
 from .db import connect, run_script
 from .envelope import SYSTEM, Envelope, PoisonEvent
@@ -72,17 +72,6 @@ class Projection(Protocol, Generic[S]):
     def save(self, states: dict[str, S]) -> list[tuple[str, Sequence]]:
         """The INSERT statements (each with its parameters) that write these states back."""
         ...
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    value: bytes
-    headers: list = field(default_factory=list)
-    event: Envelope | None = None
-    poison: str | None = None
 
 
 @dataclass
@@ -203,14 +192,9 @@ class IdempotentConsumer:
         try:
             linger = self.linger_ms / 1000
             while not self.stop.is_set():
-                epoch, batches = source.poll(timeout_ms=200)
-                if not batches:
+                epoch, records = source.poll(timeout_ms=200)
+                if not records:
                     continue
-                records = [
-                    Record(tp.topic, tp.partition, r.offset, r.value, r.headers)
-                    for tp, rs in batches.items()
-                    for r in rs
-                ]
                 # a little patience turns many small batches into fewer larger ones: each batch
                 # costs about a millisecond of CPU whatever its size (see the module docstring)
                 until = time.monotonic() + linger
@@ -219,8 +203,7 @@ class IdempotentConsumer:
                                                    max_records=self.s.kafka_max_poll_records - len(records))
                     if more_epoch != epoch:
                         break
-                    records += [Record(tp.topic, tp.partition, r.offset, r.value, r.headers)
-                                for tp, rs in more.items() for r in rs]
+                    records += more
                 self.handle(epoch or "", records)
                 source.commit()
         finally:
@@ -280,7 +263,7 @@ class IdempotentConsumer:
                     writes.append(dead(self.name, ids))
             ends: dict[tuple[str, int], int] = {}
             for r in records:
-                ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
+                ends[(r.log, r.partition)] = max(ends.get((r.log, r.partition), 0), r.offset + 1)
             writes.append((_POSITIONS, [bulk.rows(
                 {"consumer": self.name, "topic": t, "partition": p, "epoch": epoch, "next_offset": o}
                 for (t, p), o in sorted(ends.items()))]))
@@ -340,7 +323,7 @@ class IdempotentConsumer:
         futures = []
         for r in records:
             log.error("dead-lettering %s[%s]@%s: %s", r.topic, r.partition, r.offset, r.poison)
-            origin = {"reason": r.poison, "consumer": self.name, "topic": r.topic, "partition": r.partition,
+            origin = {"reason": r.poison, "consumer": self.name, "topic": r.log, "partition": r.partition,
                       "offset": r.offset}
             headers = list(r.headers or []) + [
                 ("xf-dlq-reason", (r.poison or "").encode()),

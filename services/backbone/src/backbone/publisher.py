@@ -53,11 +53,11 @@ class Publisher:
             return
         start = time.time_ns()
         try:
-            producer = self.broker.producer()
-            for env, position in zip(envelopes, positions, strict=True):
-                headers = [("traceparent", env.traceparent.encode())] if env.traceparent else None
-                producer.send(self.topic, key=env.subject.encode(), value=env.encode(), headers=headers) \
-                    .add_callback(self._acknowledged, position).add_errback(self._failed)
+            futures = self.broker.send(self.topic, [
+                (env.subject.encode(), env.encode(), [("traceparent", env.traceparent.encode())] if env.traceparent else None)
+                for env in envelopes])
+            for future, position in zip(futures, positions, strict=True):
+                future.add_callback(self._acknowledged, position).add_errback(self._failed)
             self.sent += len(envelopes)
         except KafkaError as e:
             self._failed(e)

@@ -67,16 +67,13 @@ class Relay:
         return conn
 
     # -- publishing -------------------------------------------------------------------------------
-    def _publish(self, producer, rows: list[tuple]) -> None:
+    def _publish(self, rows: list[tuple]) -> None:
         """Send a batch and wait until the broker has all of it; one PRODUCER span per batch, linked
         to each event's trace."""
         start = time.time_ns()
-        futures = [
-            producer.send(self.topic, key=r[1].encode(), value=bytes(r[5]),
-                          headers=[("traceparent", r[4].encode())] if r[4] else None)
-            for r in rows
-        ]
-        producer.flush(timeout=self.s.kafka_request_timeout_ms / 1000)
+        futures = self.broker.send(self.topic, [
+            (r[1].encode(), bytes(r[5]), [("traceparent", r[4].encode())] if r[4] else None) for r in rows])
+        self.broker.producer().flush(timeout=self.s.kafka_request_timeout_ms / 1000)
         for f in futures:
             f.get(timeout=0)  # raises the send's error, if any
         telemetry.batch_span(
@@ -85,14 +82,14 @@ class Relay:
              "messaging.destination.name": self.topic, "messaging.batch.message_count": len(rows)},
         )
 
-    def _republish_all(self, conn: psycopg.Connection, producer) -> int:
+    def _republish_all(self, conn: psycopg.Connection) -> int:
         """A broker that lost its memory gets the whole store again, in position order."""
         after, n = 0, 0
         while not self.stop.is_set():
             rows = conn.execute(_ALL_AFTER, (after, 5000)).fetchall()
             if not rows:
                 break
-            self._publish(producer, rows)
+            self._publish(rows)
             after = rows[-1][0]
             n += len(rows)
         return n
@@ -123,7 +120,7 @@ class Relay:
                             self.publisher.stop_going_first()
                         # never carry a producer (and its producer id) across broker incarnations
                         self.broker.reset_producer()
-                        n = self._republish_all(conn, self.broker.producer())
+                        n = self._republish_all(conn)
                         conn.execute(
                             "INSERT INTO relay_state (singleton, broker_epoch) VALUES (true, %s)"
                             " ON CONFLICT (singleton) DO UPDATE SET broker_epoch = EXCLUDED.broker_epoch",
@@ -136,7 +133,7 @@ class Relay:
                     rows = run_script(conn, [*script, (_LEFT_OVER, [self.s.relay_grace_s, self.s.relay_batch])])[-1]
                     acknowledged = []
                     if rows:
-                        self._publish(self.broker.producer(), rows)
+                        self._publish(rows)
                         acknowledged = [r[0] for r in rows]
                         self.published += len(rows)
                         if len(rows) == self.s.relay_batch:

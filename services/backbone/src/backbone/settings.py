@@ -49,6 +49,9 @@ class BackboneSettings(BaseSettings):
     kafka_idempotent_producer: bool = True
     # how often a relay or consumer checks whether the broker lost its memory
     broker_epoch_check_s: float = Field(default=1.0, gt=0)
+    # the embedded broker only: write each topic in generations of this many records, because its
+    # fetches cost more with every batch a partition holds (backbone.broker); 0 for Kafka
+    broker_generation_records: int = Field(default=0, ge=0, le=100_000_000)
     # events are published right after commit (backbone.publisher); the relay looks every
     # relay_poll_s for what that did not deliver within relay_grace_s, and publishes it
     relay_poll_s: float = Field(default=0.5, gt=0)

@@ -155,6 +155,9 @@ class StackConfig:
     session_timeout_ms: int = 3000
     heartbeat_interval_ms: int = 1000
     request_timeout_ms: int = 10000
+    # Tansu's fetches cost more with every batch a partition holds: topics are written in
+    # generations of this many records (backbone.broker)
+    generation_records: int = 20_000
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -196,6 +199,7 @@ class Stack:
                 "XF_KAFKA_HEARTBEAT_INTERVAL_MS": str(c.heartbeat_interval_ms),
                 "XF_KAFKA_REQUEST_TIMEOUT_MS": str(c.request_timeout_ms),
                 "XF_KAFKA_IDEMPOTENT_PRODUCER": "false",  # see BackboneSettings
+                "XF_BROKER_GENERATION_RECORDS": str(c.generation_records),
                 "XF_SEED_DIR": str(c.seed_dir),
                 "XF_AUTH_MODE": "demo",
                 "XF_DEMO_TOKENS_PATH": str(c.seed_dir / "demo-tokens.yaml"),
