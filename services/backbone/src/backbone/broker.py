@@ -174,6 +174,15 @@ def make_producer(opts: KafkaOptions, idempotent: bool | None = None) -> KafkaPr
     )
 
 
+def _retire(producer: KafkaProducer | None, timeout: float) -> None:
+    if producer is not None:
+        try:
+            producer.flush(timeout=timeout)
+        except KafkaError:
+            pass  # whatever it could not deliver stays in the outbox for the relay
+        close_quietly(producer)
+
+
 def close_quietly(client) -> None:
     if client is not None:
         try:
@@ -316,6 +325,13 @@ class Broker:
             return
         self._end(current, following, producer)
         state.generation, state.written = state.generation + 1, 0
+        # a fresh producer for the new topic: kafka-python's producer, once a topic created after it
+        # started is sent to, keeps asking for metadata in a busy loop (measured: 100 % of a core
+        # for ever). The old one delivers what it holds (markers included), then closes.
+        with self._lock:
+            retired, self._producer = self._producer, None
+        threading.Thread(target=_retire, args=(retired, self.opts.request_timeout_ms / 1000), daemon=True,
+                         name="retired-producer").start()
         log.info("writing %s from now on", following)
 
     def _end(self, topic: str, following: str, producer: KafkaProducer) -> None:

@@ -73,9 +73,8 @@ class Relay:
         start = time.time_ns()
         futures = self.broker.send(self.topic, [
             (r[1].encode(), bytes(r[5]), [("traceparent", r[4].encode())] if r[4] else None) for r in rows])
-        self.broker.producer().flush(timeout=self.s.kafka_request_timeout_ms / 1000)
-        for f in futures:
-            f.get(timeout=0)  # raises the send's error, if any
+        for f in futures:  # (the producer may have been replaced since, for a new topic generation)
+            f.get(timeout=self.s.kafka_request_timeout_ms / 1000)  # raises the send's error, if any
         telemetry.batch_span(
             tracer, f"{self.topic} publish", SpanKind.PRODUCER, [r[4] for r in rows], start, time.time_ns(),
             {"messaging.system": "kafka", "messaging.operation.type": "publish", "xf.path": "relay",
