@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -188,6 +189,8 @@ class IdempotentConsumer:
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self) -> None:
+        if self.s.consumer_nice and hasattr(os, "setpriority"):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.s.consumer_nice)
         source = Subscription(self.broker, f"xf.{self.name}", self.topics, self._positions)
         try:
             linger = self.linger_ms / 1000

@@ -42,6 +42,9 @@ class BackboneSettings(BaseSettings):
     # a consumer waits this long after the first record of a poll for more, so that a steady stream
     # is applied in fewer, larger batches (each costs ~1 ms of CPU whatever its size)
     consumer_linger_ms: int = Field(default=0, ge=0, le=1000)
+    # consumer threads run at this nice value (Linux; 0 = as the process): when the machine is
+    # short of CPU, requests are served first and projections catch up after
+    consumer_nice: int = Field(default=0, ge=0, le=19)
     # Idempotent producer: on for Kafka. The embedded memory broker hands out producer ids from 1
     # again after a restart, so a producer from before the restart can collide with a new one and
     # have its records acknowledged as duplicates and dropped (seen here). Embedded mode turns it
