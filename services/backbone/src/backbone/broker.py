@@ -171,16 +171,36 @@ def make_producer(opts: KafkaOptions, idempotent: bool | None = None) -> KafkaPr
         batch_size=256 * 1024,
         request_timeout_ms=opts.request_timeout_ms,
         max_block_ms=opts.request_timeout_ms,
+        allow_auto_create_topics=False,  # topics are created with the contract's partitions, never by a send
     )
 
 
-def _retire(producer: KafkaProducer | None, timeout: float) -> None:
-    if producer is not None:
-        try:
-            producer.flush(timeout=timeout)
-        except KafkaError:
-            pass  # whatever it could not deliver stays in the outbox for the relay
-        close_quietly(producer)
+def _retire(producer: KafkaProducer, timeout: float, retiring: set) -> None:
+    try:
+        producer.flush(timeout=timeout)
+    except KafkaError:
+        pass  # whatever it could not deliver stays in the outbox for the relay
+    close_quietly(producer)
+    retiring.discard(producer)
+
+
+def delete_topics(opts: KafkaOptions, names: list[str]) -> None:
+    if not names:
+        return
+    admin = KafkaAdminClient(bootstrap_servers=opts.bootstrap, request_timeout_ms=opts.request_timeout_ms)
+    try:
+        admin.delete_topics(names)
+    finally:
+        admin.close()
+
+
+def partition_count(opts: KafkaOptions, name: str) -> int | None:
+    admin = KafkaAdminClient(bootstrap_servers=opts.bootstrap, request_timeout_ms=opts.request_timeout_ms)
+    try:
+        found = admin.describe_topics([name])
+        return len(found[0]["partitions"]) if found and not found[0].get("error_code") else None
+    finally:
+        admin.close()
 
 
 def close_quietly(client) -> None:
@@ -266,6 +286,7 @@ class Broker:
         # record can follow a generation's end marker (the producer keeps per-partition order)
         self._sending = threading.Lock()
         self._writing: dict[str, _Writing] = {}
+        self._retiring: set[KafkaProducer] = set()  # delivering what they hold before they close
 
     def producer(self) -> KafkaProducer:
         with self._lock:
@@ -278,13 +299,30 @@ class Broker:
         producer id across incarnations). Records it still buffered are left to the relay."""
         with self._lock:
             producer, self._producer = self._producer, None
+            # a producer still delivering for an old generation must not deliver to a new broker
+            doomed, self._retiring = [producer, *self._retiring], set()
         with self._sending:
-            self._writing.clear()  # found again on the next send (a new broker has no generations)
-        if producer is not None:
-            try:
-                producer.close(timeout=0)
-            except Exception:  # noqa: BLE001 - a producer of a broker that is gone
-                pass
+            self._writing.clear()  # found again on the next send
+        for p in doomed:
+            if p is not None:
+                try:
+                    p.close(timeout=0)
+                except Exception:  # noqa: BLE001 - a producer of a broker that is gone
+                    pass
+
+    def start_generations(self, base: str) -> None:
+        """A new broker incarnation: this topic is written from generation 0 again. Any later
+        generation it already has can only hold stray records (a send racing the restart) and goes,
+        as does a topic with the wrong number of partitions (Tansu creates 4 on a stray send)."""
+        if not self.opts.generation_records:
+            return
+        names = list_topics(self.opts)
+        delete_topics(self.opts, [t for n, t in generations_of(base, names).items() if n > 0])
+        if partition_count(self.opts, base) != self.opts.partitions:
+            delete_topics(self.opts, [base])
+            create_topic(self.opts, base)
+        with self._sending:
+            self._writing[base] = _Writing(0)
 
     def send(self, topic: str, records: Iterable[tuple[bytes, bytes, list | None]]) -> list:
         """Hand ``(key, value, headers)`` records for a contract topic to the shared producer, in
@@ -319,6 +357,9 @@ class Broker:
         current, following = generation_topic(base, state.generation), generation_topic(base, state.generation + 1)
         try:
             create_topic(self.opts, following)
+            if partition_count(self.opts, following) != self.opts.partitions:  # a stray send made it
+                delete_topics(self.opts, [following])
+                create_topic(self.opts, following)
         except KafkaError as e:  # stay on this generation a while longer
             log.warning("could not create topic %s: %s", following, type(e).__name__)
             state.written = self.opts.generation_records // 2
@@ -330,8 +371,9 @@ class Broker:
         # for ever). The old one delivers what it holds (markers included), then closes.
         with self._lock:
             retired, self._producer = self._producer, None
-        threading.Thread(target=_retire, args=(retired, self.opts.request_timeout_ms / 1000), daemon=True,
-                         name="retired-producer").start()
+            self._retiring.add(retired)
+        threading.Thread(target=_retire, args=(retired, self.opts.request_timeout_ms / 1000, self._retiring),
+                         daemon=True, name="retired-producer").start()
         log.info("writing %s from now on", following)
 
     def _end(self, topic: str, following: str, producer: KafkaProducer) -> None:

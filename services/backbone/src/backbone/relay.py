@@ -119,6 +119,7 @@ class Relay:
                             self.publisher.stop_going_first()
                         # never carry a producer (and its producer id) across broker incarnations
                         self.broker.reset_producer()
+                        self.broker.start_generations(self.topic)
                         n = self._republish_all(conn)
                         conn.execute(
                             "INSERT INTO relay_state (singleton, broker_epoch) VALUES (true, %s)"
