@@ -23,8 +23,8 @@ COMPOSE = yaml.safe_load(TEXT)
 SERVICES = COMPOSE["services"]
 APPS = {name: spec for name, spec in SERVICES.items() if spec.get("image") == "xinfang/service:latest"}
 PLATFORM = ("intake", "routing", "supervision", "reporting")
-SECRETS = ("POSTGRES_PASSWORD", "XF_INTAKE_SEAL_KEY", "XF_ROUTING_SEAL_KEY", "XF_JWT_ISSUER", "XF_JWT_AUDIENCE",
-           "XF_JWT_JWKS_URL")
+SECRETS = ("POSTGRES_PASSWORD", "XF_INTAKE_SEAL_KEY", "XF_ROUTING_SEAL_KEY", "XF_SUPERVISION_SEAL_KEY", "XF_JWT_ISSUER",
+           "XF_JWT_AUDIENCE", "XF_JWT_JWKS_URL")
 
 
 def settings_class(service: str):
@@ -35,6 +35,7 @@ def substituted(value: str) -> str:
     """What compose would pass, with a plausible value for each required variable."""
     return re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: {
         "XF_INTAKE_SEAL_KEY": "A" * 43 + "=", "XF_ROUTING_SEAL_KEY": "B" * 43 + "=",
+        "XF_SUPERVISION_SEAL_KEY": "C" * 43 + "=",
         "XF_JWT_JWKS_URL": "https://idp.example/jwks.json"}.get(m.group(1), "x"), value)
 
 

@@ -4,6 +4,8 @@ and broker (a broker of its own, so the broker-restart test may kill it)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from stack.system import SERVICES, Stack, StackConfig, free_port
 # every e2e wait is bounded: a registration must be fully projected (assignment and deadlines in
 # reporting) within this many seconds; the measured figure is in bench/ (typically well under 1 s)
 PROPAGATION_BOUND_S = 15
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +85,8 @@ def petition():
 def make_petition(**over) -> dict:
     body = {
         "channel": "来信",
-        "received_at": "2026-11-20T09:30:00+08:00",
+        # an hour ago: no clock of a default petition is due, whatever day the suite runs
+        "received_at": (datetime.now(CHINA) - timedelta(hours=1)).isoformat(timespec="seconds"),
         "receiving_unit": "S1-XFB",
         "category": "申诉求决类",
         "issue_type": "wages",

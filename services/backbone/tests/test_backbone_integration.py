@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from backbone import bulk
 from backbone.broker import Broker, KafkaOptions, ensure_topics
 from backbone.consumer import IdempotentConsumer
 from backbone.contracts import TOPIC_DEAD_LETTER, TOPIC_INTAKE, CaseAccepted, PetitionRegistered
@@ -387,3 +388,37 @@ def test_after_a_broker_restart_generations_start_again_and_strays_cannot_strand
     applied = [e for e in _effects(database_url, schema) if e in mine]
     assert sorted(applied) == sorted(mine)  # each exactly once, across the restart
     assert relay.republished >= 30
+
+
+def test_two_copies_of_one_event_in_one_batch_are_applied_once(database_url, schema):
+    """A republished history can hold an event twice, and one poll can bring both copies."""
+    from backbone.broker import Record
+
+    cfg = settings(database_url, schema, "127.0.0.1:1")
+    with psycopg.connect(database_url) as conn:
+        conn.execute(f"CREATE TABLE {schema}.applications (case_id text PRIMARY KEY, n int)")
+
+    class Counting:  # not idempotent on purpose: every application counts
+        emits = False
+
+        def load(self, case_ids):
+            return [("SELECT case_id, n FROM applications WHERE case_id = ANY(%s::text[])", [bulk.array(case_ids)])]
+
+        def states(self, rows):
+            return {r[0]: r[1] for r in rows[0]}
+
+        def apply(self, state, ev):
+            return (state or 0) + 1, []
+
+        def save(self, states):
+            return [(bulk.insert("applications", ("case_id", "n"), "ON CONFLICT (case_id) DO UPDATE SET n = EXCLUDED.n"),
+                     [bulk.rows({"case_id": k, "n": v} for k, v in states.items())])]
+
+    e = event(str(uuid.uuid4()))
+    c = IdempotentConsumer(cfg, "twice", [TOPIC_INTAKE], Counting(), EventStore(cfg.service),
+                           Broker(KafkaOptions(bootstrap="127.0.0.1:1")))
+    c.handle("epoch", [Record(TOPIC_INTAKE, 0, 5, e.encode()), Record(TOPIC_INTAKE, 0, 9, e.encode())])
+    c.handle("epoch", [Record(TOPIC_INTAKE, 0, 12, e.encode())])
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute(f"SELECT n FROM {schema}.applications").fetchall() == [(1,)]
+    assert (c.applied, c.duplicates) == (1, 2)

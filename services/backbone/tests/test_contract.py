@@ -13,17 +13,61 @@ from backbone import contracts as ev
 from backbone.envelope import SYSTEM, Actor, Envelope, PoisonEvent, new_envelope
 
 NOW = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
+D = date(2026, 11, 21)
 EXAMPLES: list[ev.Event] = [
     ev.PetitionRegistered(case_id="c", case_no="XF-2026-000001", channel="来信", received_at=NOW, receiving_unit="S1-XFB",
                        subsidiary="S1", anonymous=False, petitioner_count=1, category="申诉求决类", issue_type="wages",
-                       summary_sealed="s", petitioners_sealed="p"),
-    ev.CaseAssigned(case_id="c", unit="S1-HR", subsidiary="S1", rule_id="r", basis="b"),
+                       summary_sealed="s", petitioners_sealed="p", petitioner_keys=["id:ab"], urgent=True),
+    ev.PetitionFlagged(case_id="c", flag="final_after_re_review", rule="r", linked_case_ids=["c0"], suggestion="不再受理",
+                       basis="第三十六条第三款"),
+    ev.CaseAssigned(case_id="c", unit="S1-HR", subsidiary="S1", rule_id="r", basis="b", mode="交办", first_unit="S1-HR",
+                    moves=1, on=D, report_due_on=D),
     ev.CaseUnroutable(case_id="c", queue_unit="HQ-XFB", reason="无规则"),
-    ev.CaseAccepted(case_id="c", unit="S1-HR", accepted_on=date(2026, 11, 21), automatic=True),
-    ev.CaseRejected(case_id="c", unit="S1-HR", reason_sealed="r", legal_channel="诉讼", rejected_on=date(2026, 11, 21)),
-    ev.DeadlineSet(case_id="c", clock="handling", starts_on=date(2026, 11, 21), period=60, unit_of_period="calendar_days",
+    ev.CaseClassified(case_id="c", category="检举控告类", issue_type="cadre_conduct", accused_unit="S1-U1",
+                      accused_principals=["s1-u1-handler"], by_unit="S1-JW", on=D),
+    ev.CaseAccepted(case_id="c", unit="S1-HR", accepted_on=D, automatic=True, category="申诉求决类"),
+    ev.CaseRejected(case_id="c", unit="S1-HR", reason_sealed="r", legal_channel="诉讼", rejected_on=D),
+    ev.ObjectionRaised(case_id="c", unit="S2-HR", sender="S1-HR", reason_sealed="r", on=D),
+    ev.ObjectionDecided(case_id="c", agreed=False, by_unit="S1-HR", referred_to="HQ", on=D),
+    ev.TrackSet(case_id="c", track="一般快速办", target_days=30, on=D),
+    ev.LeaderTookCase(case_id="c", leader="s1-leader", unit="S1", on=D),
+    ev.HandlerAssigned(case_id="c", handler="s1-hr-handler", unit="S1-HR", on=D),
+    ev.HandlerRecused(case_id="c", handler="s1-hr-handler", reason_sealed="r", replaced_by="x", on=D),
+    ev.JointHandlingSet(case_id="c", lead_unit="S1-HR", subtasks=[ev.Subtask(unit="S1-SB", task_sealed="t", due_on=D)],
+                        on=D),
+    ev.SubtaskReported(case_id="c", unit="S1-SB", report_sealed="r", on=D),
+    ev.InvestigationRecorded(case_id="c", record_no=1, investigators=["a"], units=["S1-JW"], on=D, details_sealed="d"),
+    ev.DeadlineSet(case_id="c", clock="handling", starts_on=D, period=60, unit_of_period="calendar_days",
                 due_on=date(2027, 1, 20), basis="《信访工作条例》第三十四条"),
-    ev.DeadlineMet(case_id="c", clock="acceptance_notice", on=date(2026, 11, 21), late=False),
+    ev.DeadlineMet(case_id="c", clock="acceptance_notice", on=D, late=False),
+    ev.DeadlinePaused(case_id="c", clock="re_review", reason="听证", on=D),
+    ev.DeadlineResumed(case_id="c", clock="re_review", on=D, paused_days=3, due_on=D),
+    ev.DeadlineExtended(case_id="c", clock="handling", days=30, approved_by="s1-leader", reason_sealed="r", approved_on=D,
+                        due_on=D, basis="第三十四条"),
+    ev.DeadlineWarned(case_id="c", clock="subtask:S1-SB", due_on=D, days_left=2, on=D),
+    ev.DeadlineBreached(case_id="c", clock="order:1", due_on=D, on=D),
+    ev.DeadlineCancelled(case_id="c", clock="objection", on=D, reason="已受理"),
+    ev.ProgressNoted(case_id="c", note_sealed="n", by_unit="S1-HR", executed=True, on=D),
+    ev.CaseUntouched(case_id="c", clock="handling", share=0.5, last_progress_on=None, on=D),
+    ev.ReplyDrafted(case_id="c", draft=1, decision="支持", template="wages", content_sealed="c", by_unit="S1-HR", on=D),
+    ev.ReplyReviewed(case_id="c", draft=1, approved=True, by="s1-leader", on=D),
+    ev.ReplyServed(case_id="c", draft=1, served_on=D, method="当面", receipt="签收"),
+    ev.AgreementSigned(case_id="c", kind="调解协议书", content_sealed="c", signed_on=D),
+    ev.CaseClosed(case_id="c", approved_by="s1-leader", outcome="息诉罢访", on=D),
+    ev.EvaluationRecorded(case_id="c", target="responsible_unit", grade="不满意", via="查询码", collected_by="petitioner",
+                          on=D),
+    ev.EvaluationExpired(case_id="c", target="petition_office", on=D),
+    ev.FollowUpRequired(case_id="c", ground="不满意", unit="S1-HR", due_on=D),
+    ev.FollowUpRecorded(case_id="c", by_unit="S1-XFB", outcome_sealed="o", satisfied_now=False, on=D),
+    ev.RehandlingOrdered(case_id="c", unit="S1-HR", by_unit="S1-XFB", reason_sealed="r", due_on=D, on=D),
+    ev.ReviewRequested(case_id="c", level="复查", requested_on=D, reviewing_unit="HQ-XFB", basis="第三十五条"),
+    ev.ReviewOpinionIssued(case_id="c", level="复核", decision="维持", content_sealed="c", by_unit="HQ-XFB", issued_on=D),
+    ev.CaseFinalised(case_id="c", on=D, basis="第三十六条第三款", issue_type="wages"),
+    ev.UrgentFlagged(case_id="c", by_unit="S1-XFB", reason_sealed="r", notified=["S1-XFB", "HQ-XFB"], on=D),
+    ev.OrderIssued(case_id="c", order_no=1, ground="overdue", level="subsidiary", issued_by="S1-XFB", to_unit="S1-HR",
+                   feedback_due_on=D, basis="第四十条", clock="handling", on=D),
+    ev.OrderFeedback(case_id="c", order_no=1, by_unit="S1-HR", feedback_sealed="f", late=False, on=D),
+    ev.OrderEscalated(case_id="c", order_no=1, level="headquarters", issued_by="HQ-XFB", feedback_due_on=D, on=D),
     ev.AlertRaised(alert_id="a", kind="unroutable", unit="HQ-XFB", case_ids=["c"], raised_at=NOW, message="m"),
 ]
 
@@ -49,7 +93,7 @@ def test_an_envelope_round_trips_exactly(event):
 
 
 def test_poison_is_named_for_what_is_wrong():
-    good = new_envelope(EXAMPLES[1], subject="c", sequence=1, actor=SYSTEM).encode()
+    good = new_envelope(EXAMPLES[2], subject="c", sequence=1, actor=SYSTEM).encode()  # a routing event
     with pytest.raises(PoisonEvent, match="does not belong on topic"):
         Envelope.decode(good, topic=ev.SERVICE_TOPIC["intake"])
     forged = json.loads(good)
@@ -78,6 +122,11 @@ def test_payloads_are_bounded_and_units_are_plain_ids():
     with pytest.raises(ValidationError):
         ev.DeadlineSet(case_id="c", clock="handling", starts_on=date(2026, 1, 1), period=0, unit_of_period="calendar_days",
                     due_on=date(2026, 1, 1), basis="b")
+    with pytest.raises(ValidationError):  # a clock's name is a kind and an identifier, nothing else
+        ev.DeadlineMet(case_id="c", clock="handling; DROP", on=date(2026, 1, 1), late=False)
+    with pytest.raises(ValidationError):
+        ev.DeadlineExtended(case_id="c", clock="handling", days=31, approved_by="x", reason_sealed="r",
+                            approved_on=date(2026, 1, 1), due_on=date(2026, 1, 1), basis="b")
 
 
 def test_a_new_event_type_is_one_class():

@@ -17,12 +17,14 @@ from backbone.visibility import CaseUnits, Scope
 
 ORG = OrgTree.load(Path(__file__).resolve().parents[3] / "deploy" / "seed" / "org.yaml")
 CASES = [
-    CaseUnits(receiving, responsible, accused, shared)
-    for receiving, responsible, accused, shared in itertools.product(
+    CaseUnits(receiving, responsible, accused, shared, involved, excluded)
+    for receiving, responsible, accused, shared, involved, excluded in itertools.product(
         ["S1-XFB", "S2-XFB", "HQ-XFB", "S1-U1", None],
         [None, "S1-HR", "S1-JW", "HQ-JJ", "S2-LTX", "HQ-XFB", "S4-HR"],
         [None, "S1-U1", "S1", "S2", "HQ"],
         [(), ("UNION",), ("GOV", "S1-HR")],
+        [(), ("S1-XFB",), ("S2-HR", "S1-U1")],
+        [(), ("p-S1-HR", "hq")],
     )
 ]
 PRINCIPALS = [Principal(f"p-{u}", u, "handler") for u in ORG.units] + [
@@ -50,6 +52,12 @@ def test_the_rule_in_words():
     assert sees("union", shared) and not sees("gov", shared)
     assert not sees("union", CaseUnits("S1-XFB", "S1-HR", "UNION", ("UNION",)))  # never the accused, shared or not
     assert not sees("hq", CaseUnits(None, None, None))  # a case with no units yet is nobody's
+    # units taking part (first handler, sender, assisting and reviewing units) see it
+    transferred = CaseUnits("S1-XFB", "S2-HR", None, involved=("S1-HR",))
+    assert sees("p-S1-HR", transferred) and sees("p-S2-HR", transferred) and not sees("p-S3-HR", transferred)
+    # an accused person, or a handler who withdrew, never does, whatever their unit
+    assert not sees("p-S1-HR", CaseUnits("S1-XFB", "S1-HR", None, excluded=("p-S1-HR",)))
+    assert not sees("hq", CaseUnits("S1-XFB", "S1-HR", None, ("UNION",), excluded=("hq",)))
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +69,10 @@ def cases_table(database_url):
         for case in CASES:
             case_id = str(uuid.uuid4())
             ids[case_id] = case
-            conn.execute("INSERT INTO case_scope (case_id, receiving_unit, responsible_unit, accused_unit, shared_with)"
-                         " VALUES (%s, %s, %s, %s, %s)",
-                         (case_id, case.receiving_unit, case.responsible_unit, case.accused_unit, list(case.shared_with)))
+            conn.execute("INSERT INTO case_scope (case_id, receiving_unit, responsible_unit, accused_unit, shared_with,"
+                         " involved, excluded) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                         (case_id, case.receiving_unit, case.responsible_unit, case.accused_unit, list(case.shared_with),
+                          list(case.involved), list(case.excluded)))
     return database_url, schema, ids
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from backbone.auth import OrgTree
 from backbone.sealing import Sealer
 from intake.domain import (
+    petitioner_keys,
     RECEIPT_ALPHABET,
     PetitionInput,
     RegistrationRejected,
@@ -36,7 +37,7 @@ SEALER = Sealer(base64.b64encode(os.urandom(32)).decode())
 def body(**over) -> PetitionInput:
     base = dict(channel="来信", received_at="2026-11-20T09:30:00+08:00", receiving_unit="S1-XFB",
                 category="申诉求决类", issue_type="wages", summary="三季度绩效工资未足额发放",
-                petitioners=[{"name": "张三", "id_number": "110101199001011234", "phone": "13800000000",
+                petitioners=[{"name": "张三", "id_number": "110101199001011237", "phone": "13800000000",
                               "unit": "S1-U2"}])
     return PetitionInput(**{**base, **over})
 
@@ -86,7 +87,7 @@ def test_the_event_carries_no_personal_data_or_text_in_clear():
     p = body(accused_unit="S1-U1")
     e = registered_event(p, case_id="c1", case_no="XF-2026-000001", org=ORG, sealer=SEALER, receipt=None)
     text = e.model_dump_json()
-    for secret in ("张三", "110101199001011234", "13800000000", "三季度绩效工资"):
+    for secret in ("张三", "110101199001011237", "13800000000", "三季度绩效工资"):
         assert secret not in text
     assert SEALER.open("c1", e.petitioners_sealed)[0]["name"] == "张三"
     assert SEALER.open("c1", e.summary_sealed) == p.summary
@@ -109,3 +110,34 @@ def test_receipt_codes_are_derived_unguessable_and_readable():
 
 def test_case_numbers_count_beijing_years():
     assert case_number(datetime(2026, 12, 31, 17, tzinfo=UTC), 7) == "XF-2027-000007"
+
+
+@pytest.mark.parametrize("number, ok", [
+    ("110101199001011237", True), ("44030419851215678X", True), ("44030419851215678x", True),
+    ("110101199001011234", False),  # wrong check digit
+    ("11010119900101123", False), ("1101011990010112370", False), ("11010119900101123A", False),
+])
+def test_resident_id_numbers_carry_a_valid_check_digit(number, ok):
+    person = {"name": "李四", "id_number": number}
+    if ok:
+        assert PetitionInput(**{**body().model_dump(), "petitioners": [person]}).petitioners[0].id_number == number.upper()
+    else:
+        with pytest.raises(ValidationError, match="校验位"):
+            PetitionInput(**{**body().model_dump(), "petitioners": [person]})
+
+
+def test_other_documents_are_data_not_resident_ids():
+    p = PetitionInput(**{**body().model_dump(), "petitioners": [{"name": "Lee", "id_type": "护照", "id_number": "E1234567"}]})
+    assert p.petitioners[0].id_type == "护照"
+
+
+def test_a_person_matches_across_cases_by_keyed_hashes_that_reveal_nothing():
+    key = SEALER.derive("petitioner-match")
+    a = PetitionInput(**{**body().model_dump(), "petitioners": [{"name": "张三", "id_number": "110101199001011237",
+                                                                   "phone": "+86 138-0000-0000"}]})
+    b = PetitionInput(**{**body().model_dump(), "petitioners": [{"name": "张叁", "phone": "13800000000"}]})
+    ka, kb = petitioner_keys(key, a.petitioners), petitioner_keys(key, b.petitioners)
+    assert len(ka) == 2 and set(ka) & set(kb)  # the same phone, written two ways, is one key
+    assert not any("13800000000" in k or "110101" in k for k in ka)
+    assert petitioner_keys(Sealer(base64.b64encode(os.urandom(32)).decode()).derive("petitioner-match"),
+                           a.petitioners) != ka  # and only intake's key makes them

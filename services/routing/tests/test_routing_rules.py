@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from backbone.auth import OrgTree
-from routing.domain import NoResponsibleUnit, PetitionFacts, RoutingError, RuleTable, check_reassign, decide
+from routing.domain import NoResponsibleUnit, PetitionFacts, RoutingCase, RoutingError, RuleTable, check_target, decide
 
 SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed"
 ORG = OrgTree.load(SEED / "org.yaml")
@@ -54,11 +54,15 @@ def test_inquiry_goes_to_the_petition_office():
 
 def test_reassignment_to_the_accused_or_below_is_refused():
     f = facts(category="检举控告类", accused_unit="S1")
-    with pytest.raises(RoutingError):
-        check_reassign(f, "S1-HR", ORG)
-    check_reassign(f, "HQ-JJ", ORG)
-    with pytest.raises(RoutingError):
-        check_reassign(facts(), "NOPE", ORG)
+    case = RoutingCase(facts=f, case_no="n", received_at="2026-11-20T01:00:00Z", category=f.category,
+                       issue_type=f.issue_type, accused_unit="S1")
+    with pytest.raises(RoutingError, match="第三十条"):
+        check_target(case, "S1-HR", ORG)
+    check_target(case, "HQ-JJ", ORG)
+    with pytest.raises(RoutingError, match="未知的单位"):
+        check_target(case, "NOPE", ORG)
+    with pytest.raises(RoutingError, match="厂地联动"):
+        check_target(case, "GOV", ORG)
 
 
 def test_no_unit_is_an_error_not_a_guess():

@@ -117,6 +117,26 @@ class OrgTree:
                 return c
         return None
 
+    ORGAN_KINDS = frozenset({"headquarters", "subsidiary", "grassroots"})
+
+    def organ_of(self, unit_id: str) -> str:
+        """The unit that answers for ``unit_id`` in law (单位): itself if it is headquarters, a
+        subsidiary or a grass-roots unit, else the nearest such unit above it (a department acts for
+        its company). Moving a case between two departments of one organ is internal routing;
+        moving it to another organ is 转送 / 交办 (Art 23)."""
+        for u in self.ancestors_or_self(unit_id):
+            if self.units[u].kind in self.ORGAN_KINDS:
+                return u
+        return self.ancestors_or_self(unit_id)[-1]
+
+    def common_superior(self, a: str, b: str) -> str | None:
+        """The lowest unit that both ``a`` and ``b`` lie within (Art 24: it decides between them)."""
+        above_a = self.ancestors_or_self(a)
+        for u in self.ancestors_or_self(b):
+            if u in above_a:
+                return u
+        return None
+
     def name(self, unit_id: str | None) -> str | None:
         return self.units[unit_id].name if unit_id in self.units else None
 

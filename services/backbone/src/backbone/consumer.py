@@ -136,9 +136,11 @@ def apply_events(
     changed: dict[str, Any] = {}
     caused: list[Envelope] = []
     rejected: list[tuple[Envelope, str]] = []
+    seen: set[str] = set()
     for ev in events:
-        if ev.id not in fresh:
-            continue
+        if ev.id not in fresh or ev.id in seen:
+            continue  # applied before, or a second copy in this very batch (a republish can deliver one)
+        seen.add(ev.id)
         span = span_for(ev) if span_for else None
         try:
             state, emitted = projection.apply(states.get(ev.subject), ev)
@@ -156,7 +158,7 @@ def apply_events(
                                       causationid=ev.id, traceparent=tp)
             versions[ev.subject] = version + len(emitted)
     writes = projection.save(dict(sorted(changed.items()))) if changed else []
-    writes += visibility.statements([e for e in events if e.id in fresh] + caused)
+    writes += visibility.statements([e for e in events if e.id in seen] + caused)
     if rejected:
         writes.append(dead(consumer, [e.id for e, _ in rejected]))
     return Applied(fresh, caused, rejected, writes)

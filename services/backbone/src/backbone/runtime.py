@@ -68,6 +68,9 @@ class ServiceDef:
     app: Callable[[Context], FastAPI]
     consumers: Callable[[Context], list[ConsumerDef]] = lambda ctx: []
     produces: bool = True
+    # loops run with the consumers (e.g. supervision's ticker): each is called with the process's
+    # stop event and returns when it is set
+    tasks: Callable[[Context], list[tuple[str, Callable[[threading.Event], None]]]] = lambda ctx: []
 
 
 def authenticator(settings, org: OrgTree) -> Authenticator:
@@ -115,6 +118,8 @@ def serve(service: ServiceDef, settings, roles: set[str]) -> None:
         for c in service.consumers(ctx):
             workers.append((c.name, IdempotentConsumer(settings, c.name, c.topics, c.projection, ctx.store, broker,
                                                        stop, linger_ms=c.linger_ms).run))
+        for name, task in service.tasks(ctx):
+            workers.append((name, lambda task=task: task(stop)))
     threads = [threading.Thread(target=_fatal_on_exit(name, fn, stop), name=name, daemon=True) for name, fn in workers]
     for t in threads:
         t.start()

@@ -1,11 +1,13 @@
 """Who may see which case: the one rule, written once, applied in SQL by every service's reads.
 
 A principal sees a case when
-  - the case was received by, or is held by (responsible / unroutable queue), a unit in the
+  - the case was received by, is held by (responsible / unroutable queue), or involves (the first
+    unit to handle it, the unit that sent it, assisting units, reviewing units ...) a unit in the
     principal's own subtree (headquarters, the root, sees every such case), or
   - the case is shared with the principal's own unit (the only way a union or government liaison
     sees anything),
-and never when the case accuses the principal's unit or a unit above it (条例 Arts 30, 46(五)).
+and never when the case accuses the principal's unit or a unit above it, names the principal as
+an accused person, or the principal withdrew from it (回避) (条例 Arts 28, 30, 46(五)).
 A petitioner's own unit is not, by that fact alone, entitled to see the case (Art 46(六)).
 
 The case's units live in the ``case_scope`` table of every service, kept from the events by
@@ -22,7 +24,18 @@ from psycopg import sql
 
 from . import bulk
 from .auth import LIAISON_ROLES, OrgTree, Principal
-from .contracts import CaseAssigned, CaseUnroutable, PetitionRegistered
+from .contracts import (
+    CaseAssigned,
+    CaseClassified,
+    CaseUnroutable,
+    HandlerRecused,
+    JointHandlingSet,
+    ObjectionDecided,
+    ObjectionRaised,
+    OrderIssued,
+    PetitionRegistered,
+    ReviewRequested,
+)
 from .envelope import Envelope
 
 
@@ -32,6 +45,8 @@ class CaseUnits:
     responsible_unit: str | None
     accused_unit: str | None
     shared_with: tuple[str, ...] = ()
+    involved: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()  # principals: accused persons, and handlers who withdrew
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +56,7 @@ class Scope:
     subtree: frozenset[str] | None  # None: every unit (the root's own principals)
     party: str  # the principal's own unit, matched against shared_with
     lineage: tuple[str, ...]  # the principal's unit and its ancestors: a case accusing one is hidden
+    principal: str = ""  # a case excluding this principal is hidden
 
     @classmethod
     def of(cls, principal: Principal, org: OrgTree) -> Scope:
@@ -50,50 +66,62 @@ class Scope:
             subtree = None
         else:
             subtree = frozenset(org.subtree(principal.unit))
-        return cls(subtree, principal.unit, tuple(org.ancestors_or_self(principal.unit)))
+        return cls(subtree, principal.unit, tuple(org.ancestors_or_self(principal.unit)), principal.id)
 
     def allows(self, case: CaseUnits) -> bool:
         """The same rule in Python: for a case already loaded, and to check the SQL in tests."""
         if case.accused_unit is not None and case.accused_unit in self.lineage:
             return False
+        if self.principal in case.excluded:
+            return False
         if self.party in case.shared_with:
             return True
-        held = [u for u in (case.receiving_unit, case.responsible_unit) if u is not None]
+        held = [u for u in (case.receiving_unit, case.responsible_unit, *case.involved) if u is not None]
         return bool(held) and (self.subtree is None or any(u in self.subtree for u in held))
 
     def where(self, alias: str = "s") -> tuple[sql.Composable, dict[str, Any]]:
         """SQL predicate over ``case_scope`` (aliased ``alias``) and its parameters."""
         a = sql.Identifier(alias)
         if self.subtree is None:
-            held = sql.SQL("({a}.receiving_unit IS NOT NULL OR {a}.responsible_unit IS NOT NULL)").format(a=a)
+            held = sql.SQL("({a}.receiving_unit IS NOT NULL OR {a}.responsible_unit IS NOT NULL"
+                           " OR {a}.involved <> '{{}}')").format(a=a)
         elif self.subtree:
             held = sql.SQL(
-                "({a}.receiving_unit = ANY(%(xf_subtree)s) OR {a}.responsible_unit = ANY(%(xf_subtree)s))"
+                "({a}.receiving_unit = ANY(%(xf_subtree)s) OR {a}.responsible_unit = ANY(%(xf_subtree)s)"
+                " OR {a}.involved && %(xf_subtree)s::text[])"
             ).format(a=a)
         else:
             held = sql.SQL("false")
         pred = sql.SQL(
             "(({held}) OR {a}.shared_with @> ARRAY[%(xf_party)s]::text[])"
             " AND ({a}.accused_unit IS NULL OR NOT {a}.accused_unit = ANY(%(xf_lineage)s))"
+            " AND NOT {a}.excluded @> ARRAY[%(xf_principal)s]::text[]"
         ).format(held=held, a=a)
-        return pred, {"xf_subtree": sorted(self.subtree or ()), "xf_party": self.party, "xf_lineage": list(self.lineage)}
+        return pred, {"xf_subtree": sorted(self.subtree or ()), "xf_party": self.party, "xf_lineage": list(self.lineage),
+                      "xf_principal": self.principal}
 
 
 # -- keeping case_scope ----------------------------------------------------------------------------
 
-# one row per case per statement; each event fills only what it knows (COALESCE keeps the rest), and
-# the unit holding the case is taken only from a routing version newer than the one recorded
+# one row per case per statement; each event fills only what it knows (COALESCE keeps the rest), the
+# unit holding the case is taken only from a routing version newer than the one recorded, and the
+# involved units and excluded principals only ever grow
 _UPSERT = bulk.insert(
     "case_scope",
-    ("case_id", "received_at", "receiving_unit", "accused_unit", "responsible_unit", "responsible_version"),
+    ("case_id", "received_at", "receiving_unit", "accused_unit", "responsible_unit", "responsible_version",
+     "involved", "excluded"),
     "ON CONFLICT (case_id) DO UPDATE SET received_at = COALESCE(EXCLUDED.received_at, s.received_at),"
     " receiving_unit = COALESCE(EXCLUDED.receiving_unit, s.receiving_unit),"
     " accused_unit = COALESCE(EXCLUDED.accused_unit, s.accused_unit),"
     " responsible_unit = CASE WHEN EXCLUDED.responsible_version > s.responsible_version"
     " THEN EXCLUDED.responsible_unit ELSE s.responsible_unit END,"
-    " responsible_version = GREATEST(EXCLUDED.responsible_version, s.responsible_version)",
+    " responsible_version = GREATEST(EXCLUDED.responsible_version, s.responsible_version),"
+    " involved = ARRAY(SELECT DISTINCT x FROM unnest(s.involved || EXCLUDED.involved) x ORDER BY x),"
+    " excluded = ARRAY(SELECT DISTINCT x FROM unnest(s.excluded || EXCLUDED.excluded) x ORDER BY x)",
     alias="s",
 )
+_SCOPED = (PetitionRegistered, CaseAssigned, CaseUnroutable, CaseClassified, HandlerRecused, JointHandlingSet,
+           ObjectionRaised, ObjectionDecided, ReviewRequested, OrderIssued)
 
 
 def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
@@ -101,14 +129,38 @@ def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for ev in events:
         p = ev.payload
-        if not isinstance(p, PetitionRegistered | CaseAssigned | CaseUnroutable):
+        if not isinstance(p, _SCOPED):
             continue
-        row = rows.setdefault(ev.subject, {"case_id": ev.subject, "responsible_version": 0})
-        if isinstance(p, PetitionRegistered):
-            row.update(received_at=p.received_at, receiving_unit=p.receiving_unit, accused_unit=p.accused_unit)
-        elif ev.sequence > row["responsible_version"]:
-            row.update(responsible_unit=p.unit if isinstance(p, CaseAssigned) else p.queue_unit,
-                       responsible_version=ev.sequence)
+        row = rows.setdefault(ev.subject, {"case_id": ev.subject, "responsible_version": 0, "involved": [],
+                                           "excluded": []})
+        match p:
+            case PetitionRegistered():
+                row.update(received_at=p.received_at, receiving_unit=p.receiving_unit, accused_unit=p.accused_unit)
+                row["excluded"] += p.accused_principals
+            case CaseAssigned() | CaseUnroutable():
+                if ev.sequence > row["responsible_version"]:
+                    row.update(responsible_unit=p.unit if isinstance(p, CaseAssigned) else p.queue_unit,
+                               responsible_version=ev.sequence)
+                if isinstance(p, CaseAssigned):
+                    row["involved"] += [u for u in (p.first_unit, p.previous_unit) if u]
+            case CaseClassified():
+                if p.accused_unit:
+                    row["accused_unit"] = p.accused_unit
+                row["excluded"] += p.accused_principals
+            case HandlerRecused():
+                row["excluded"].append(p.handler)
+            case JointHandlingSet():
+                row["involved"] += [t.unit for t in p.subtasks]
+            case ObjectionRaised():
+                row["involved"].append(p.sender)
+            case ObjectionDecided():
+                row["involved"] += [p.referred_to] if p.referred_to else []
+            case ReviewRequested():
+                row["involved"] += [p.reviewing_unit] if p.reviewing_unit else []
+            case OrderIssued():
+                row["involved"].append(p.issued_by)
+    for row in rows.values():
+        row["involved"], row["excluded"] = sorted(set(row["involved"])), sorted(set(row["excluded"]))
     return rows
 
 

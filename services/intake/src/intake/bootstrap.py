@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from backbone.contracts import TOPIC_ROUTING
+from backbone import bulk
+from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, CaseFinalised, PetitionFlagged, PetitionRegistered
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 from backbone.sealing import Sealer
 
@@ -42,6 +43,7 @@ class Intake:
     ctx: Context
     sealer: Sealer
     receipt_key: bytes
+    match_key: bytes  # keys the identity hashes that match a person across cases
     issue_types: frozenset[str]
     numbers: CaseNumbers = field(default_factory=CaseNumbers)
 
@@ -50,7 +52,48 @@ def intake(ctx: Context) -> Intake:
     s = ctx.settings
     sealer = Sealer(s.seal_key.get_secret_value())
     taxonomy = yaml.safe_load(s.seed("taxonomy.yaml").read_text(encoding="utf-8"))
-    return Intake(ctx, sealer, sealer.derive("receipt-code"), frozenset(t["id"] for t in taxonomy["issue_types"]))
+    return Intake(ctx, sealer, sealer.derive("receipt-code"), sealer.derive("petitioner-match"),
+                  frozenset(t["id"] for t in taxonomy["issue_types"]))
+
+
+class Detector:
+    """Detection rules over the registrations (intake's ``registrations`` table, written with each
+    registration). Today: a new petition by a petitioner of a matter made final after 复核, on the
+    same issue, is flagged with a 不再受理 suggestion linked to the final case (Art 36 ¶3) — a
+    person confirms it in routing."""
+
+    emits = True
+    BASIS = "《信访工作条例》第三十六条第三款：复核终结后以同一事实和理由再次提出的，不再受理"
+    _MATCHES = (
+        "SELECT r.case_id, r.final, r.flagged, coalesce(array_agg(f.case_id::text ORDER BY f.received_at)"
+        " FILTER (WHERE f.case_id IS NOT NULL), '{}')"
+        " FROM registrations r LEFT JOIN registrations f ON f.final AND f.case_id <> r.case_id"
+        " AND f.issue_type = r.issue_type AND f.keys && r.keys AND r.keys <> '{}'"
+        " WHERE r.case_id = ANY(%s::uuid[]) GROUP BY r.case_id, r.final, r.flagged"
+    )
+    _SAVE = "UPDATE registrations r SET final = x.final, flagged = x.flagged FROM json_populate_recordset(NULL::registrations, %s::json) x WHERE r.case_id = x.case_id"
+
+    def load(self, case_ids):
+        return [(self._MATCHES, [bulk.array(case_ids)])]
+
+    def states(self, rows):
+        return {str(r[0]): {"final": r[1], "flagged": tuple(r[2]), "final_matches": tuple(r[3])} for r in rows[0]}
+
+    def apply(self, state, event):
+        p = event.payload
+        if state is None:
+            return state, []
+        if isinstance(p, CaseFinalised):
+            return ({**state, "final": True} if not state["final"] else state), []
+        if isinstance(p, PetitionRegistered) and state["final_matches"] and "final_after_re_review" not in state["flagged"]:
+            flag = PetitionFlagged(case_id=event.subject, flag="final_after_re_review", rule="final-same-issue",
+                                   linked_case_ids=list(state["final_matches"]), suggestion="不再受理", basis=self.BASIS)
+            return {**state, "flagged": (*state["flagged"], "final_after_re_review")}, [flag]
+        return state, []
+
+    def save(self, states):
+        rows = [{"case_id": case_id, "final": s["final"], "flagged": list(s["flagged"])} for case_id, s in states.items()]
+        return [(self._SAVE, [bulk.rows(rows)])]
 
 
 class _ScopeOnly:
@@ -84,5 +127,6 @@ SERVICE = ServiceDef(
     app=_app,
     # off the critical path (who may read a registration follows routing's decisions within a second):
     # it gathers a second's worth of events per batch, so it costs almost nothing per petition
-    consumers=lambda ctx: [ConsumerDef("scope", [TOPIC_ROUTING], _ScopeOnly(), linger_ms=1000)],
+    consumers=lambda ctx: [ConsumerDef("scope", [TOPIC_ROUTING, TOPIC_SUPERVISION], _ScopeOnly(), linger_ms=1000),
+                           ConsumerDef("detector", [TOPIC_INTAKE, TOPIC_SUPERVISION], Detector())],
 )

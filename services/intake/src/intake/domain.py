@@ -2,18 +2,23 @@
 
 The API turns a request into ``PetitionInput``; ``check`` raises ``RegistrationRejected`` naming
 each field that breaks a rule; ``registered_event`` builds the event with identity and free text
-sealed. Receipt codes are derived from the case id with a secret key, so they are never stored.
+sealed. Every petition gets a query code (查询码), derived from the case id with a secret key, so it
+is never stored. A person is matched across cases by keyed hashes (HMAC) of their normalised ID
+number and phone, which reveal nothing without intake's key.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backbone.auth import OrgTree
 from backbone.contracts import Category, Channel, PetitionRegistered, UnitId, receipt_code_hash
+from backbone.contracts import PrincipalId as Annotated_Principal
 from backbone.sealing import Sealer, keyed_digest
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -25,14 +30,47 @@ RECEIPT_LENGTH = 16  # ~79 bits: not guessable
 
 
 
+IdType = Literal["居民身份证", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "外国人永久居留身份证", "其他"]
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def resident_id_ok(number: str) -> bool:
+    """GB 11643-1999: 17 digits, then the check character (ISO 7064 MOD 11-2)."""
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        return False
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS, strict=True)) % 11] == number[17]
+
+
+def normal_id(number: str) -> str:
+    return re.sub(r"\s", "", number).upper()
+
+
+def normal_phone(phone: str) -> str:
+    """Digits only, without the +86 country code: the same phone written two ways is one key."""
+    digits = re.sub(r"\D", "", phone)
+    return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
+
+
 class Petitioner(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=50)
+    id_type: IdType = Field(default="居民身份证", description="证件类型")
     id_number: str | None = Field(default=None, max_length=30)
     phone: str | None = Field(default=None, max_length=30)
     address: str | None = Field(default=None, max_length=200)
     unit: UnitId | None = Field(default=None, description="工作单位 (organisation unit id), if an employee")
+
+    @model_validator(mode="after")
+    def _document(self) -> Petitioner:
+        if self.id_number is not None:
+            self.id_number = normal_id(self.id_number)
+            if self.id_type == "居民身份证" and not resident_id_ok(self.id_number):
+                raise ValueError("居民身份证号码应为18位且校验位正确 (resident ID: 18 characters with a valid check digit)")
+        if self.phone is not None and not 5 <= len(normal_phone(self.phone)) <= 15:
+            raise ValueError("电话号码应为5至15位数字 (phone: 5 to 15 digits)")
+        return self
 
 
 class PetitionInput(BaseModel):
@@ -50,6 +88,10 @@ class PetitionInput(BaseModel):
     issue_type: str = Field(min_length=1, max_length=64)
     summary: str = Field(min_length=1, max_length=4000)
     accused_unit: UnitId | None = Field(default=None, description="被反映单位 (organisation unit id)")
+    accused_principals: list[Annotated_Principal] = Field(default_factory=list, max_length=50,
+                                                           description="被反映人的系统账号（案件对其不可见）")
+    urgent: bool = Field(default=False, description="重大紧急（第二十五条）")
+    threat: bool = Field(default=False, description="扬言")
 
     @field_validator("received_at")
     @classmethod
@@ -106,8 +148,20 @@ def subsidiary_for(p: PetitionInput, org: OrgTree) -> str | None:
     return org.subsidiary_of(p.receiving_unit)
 
 
+def petitioner_keys(key: bytes, petitioners: list[Petitioner]) -> list[str]:
+    """Keyed hashes (HMAC) of each petitioner's normalised document number and phone: the same
+    person matches across cases, and nothing about them can be read back."""
+    keys = set()
+    for x in petitioners:
+        if x.id_number:
+            keys.add("id:" + keyed_digest(key, f"{x.id_type}:{x.id_number}").hex()[:40])
+        if x.phone:
+            keys.add("tel:" + keyed_digest(key, normal_phone(x.phone)).hex()[:40])
+    return sorted(keys)
+
+
 def receipt_code(key: bytes, case_id: str) -> str:
-    """The anonymous petitioner's code for ``case_id``: derived, so never stored or logged."""
+    """The petitioner's query code for ``case_id``: derived, so never stored or logged."""
     n = int.from_bytes(keyed_digest(key, case_id)[:12], "big")
     chars = []
     for _ in range(RECEIPT_LENGTH):
@@ -125,7 +179,8 @@ def case_number(received_at: datetime, seq: int) -> str:
 
 
 def registered_event(
-    p: PetitionInput, *, case_id: str, case_no: str, org: OrgTree, sealer: Sealer, receipt: str | None
+    p: PetitionInput, *, case_id: str, case_no: str, org: OrgTree, sealer: Sealer, receipt: str | None,
+    keys: list[str] | None = None,
 ) -> PetitionRegistered:
     petitioner_unit = next((x.unit for x in p.petitioners if x.unit), None)
     return PetitionRegistered(
@@ -144,5 +199,9 @@ def registered_event(
         issue_type=p.issue_type,
         summary_sealed=sealer.seal(case_id, p.summary),
         accused_unit=p.accused_unit,
+        accused_principals=p.accused_principals,
         receipt_code_hash=receipt_code_hash(receipt) if receipt else None,
+        petitioner_keys=keys or [],
+        urgent=p.urgent,
+        threat=p.threat,
     )

@@ -21,7 +21,19 @@ from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
 from .bootstrap import Intake
-from .domain import PetitionInput, RegistrationRejected, check, format_receipt, receipt_code, registered_event
+from backbone import bulk
+
+from .domain import (
+    PetitionInput,
+    RegistrationRejected,
+    check,
+    format_receipt,
+    petitioner_keys,
+    receipt_code,
+    registered_event,
+)
+
+_REGISTRATION = bulk.insert("registrations", ("case_id", "received_at", "issue_type", "keys"))
 
 IDENTITY_ROLES = ("registrar", "handler", "leader")  # may read who the petitioners are
 CONTENT_ROLES = (*IDENTITY_ROLES, "supervisor")  # may read what the petition says
@@ -50,13 +62,17 @@ async def register(
     key = IdempotencyKey(by, idempotency_key, cmd.model_dump(mode="json")) if idempotency_key else None
     case_id = str(uuid.uuid4())
     case_no = await app.numbers.next(pool, cmd.received_at)
-    receipt = receipt_code(app.receipt_key, case_id) if cmd.anonymous else None
-    event = registered_event(cmd, case_id=case_id, case_no=case_no, org=org, sealer=app.sealer, receipt=receipt)
+    receipt = receipt_code(app.receipt_key, case_id)  # every petitioner follows the case with it
+    keys = petitioner_keys(app.match_key, cmd.petitioners)
+    event = registered_event(cmd, case_id=case_id, case_no=case_no, org=org, sealer=app.sealer, receipt=receipt,
+                             keys=keys)
     env = new_envelope(event, subject=case_id, sequence=1, actor=Actor(by.id, by.unit, by.role),
                        traceparent=telemetry.current_traceparent())
     # what is kept for an Idempotency-Key replay holds no receipt code: that is derived again
-    answer = {"case_id": case_id, "case_no": case_no, "status_path": "/public/status" if receipt else None}
-    also = ([key.insert(201, answer)] if key else []) + visibility.statements([env])
+    answer = {"case_id": case_id, "case_no": case_no, "status_path": "/public/status"}
+    registration = (_REGISTRATION, [bulk.rows([{"case_id": case_id, "received_at": event.received_at,
+                                                "issue_type": event.issue_type, "keys": keys}])])
+    also = ([key.insert(201, answer)] if key else []) + [registration] + visibility.statements([env])
     async with pool.connection() as conn:
         try:
             cur = await conn.execute(*app.ctx.store.write_statement([env], *also))

@@ -28,7 +28,8 @@ def _app(request: Request) -> Reporting:
 @router.get("/cases", summary="案件列表（本账号可见范围）")
 async def list_cases(
     request: Request, scope: ScopeDep, pool: PoolDep,
-    status: Annotated[Literal["registered", "assigned", "unroutable", "accepted", "rejected"] | None, Query()] = None,
+    status: Annotated[Literal["registered", "assigned", "unroutable", "accepted", "rejected", "objected", "disputed"]
+                      | None, Query(description="受理分派状态")] = None,
     subsidiary: Annotated[UnitId | None, Query()] = None,
     limit: Limit = 100, after: After = None,
 ) -> dict:

@@ -11,8 +11,16 @@ from .projection import CaseReport
 VIEW = ("case_id", "case_no", "channel", "received_at", "receiving_unit", "subsidiary", "petitioner_unit",
         "accused_unit", "category", "issue_type", "anonymous", "petitioner_count", "involved_count",
         "receipt_code_hash", "assigned_unit", "routing_status", "routing_version", "accepted_on", "rejected_on",
-        "legal_channel", "unroutable_reason", "updated_at")
-DEADLINE = ("case_id", "clock", "starts_on", "due_on", "rolled_from", "basis", "met_on", "late")
+        "legal_channel", "unroutable_reason", "updated_at", "urgent", "threat", "flags", "suggestion", "first_unit",
+        "moves", "track", "leader", "handler", "supervision_version", "stage", "extended", "served_on", "agreement",
+        "closed_on", "outcome", "evaluation_petition_office", "evaluation_petition_office_by",
+        "evaluation_responsible_unit", "evaluation_responsible_unit_by", "review_level", "reviewing_unit",
+        "final_on", "orders")
+DEADLINE = ("case_id", "clock", "kind", "unit", "starts_on", "due_on", "rolled_from", "basis", "met_on", "late",
+            "paused_on", "breached_on", "cancelled_on", "extended_days")
+# columns with a NOT NULL default: a row is written whole, so an unset one is written as its default
+DEFAULTS = {"routing_version": 0, "supervision_version": 0, "urgent": False, "threat": False, "flags": [], "moves": 0,
+            "extended": False, "orders": 0}
 TIMELINE = ("event_id", "case_id", "source", "type", "version", "occurred_at", "actor_role", "actor_unit", "trace_id",
             "detail")
 ALERT = ("alert_id", "kind", "unit", "case_id", "raised_at", "message")
@@ -40,9 +48,10 @@ def from_rows(views: list[tuple], deadlines: list[tuple]) -> dict[str, CaseRepor
 
 def save(reports: Sequence[CaseReport]) -> list[tuple[str, list[str]]]:
     """The statements that write these reports: views, deadlines, new timeline rows, new alerts."""
-    out = [(_VIEW, [bulk.rows({**r.view, "case_id": r.case_id, "routing_version": r.view.get("routing_version", 0)}
+    out = [(_VIEW, [bulk.rows({**DEFAULTS, **{k: v for k, v in r.view.items() if v is not None}, "case_id": r.case_id}
                               for r in reports)])]
-    deadlines = [{**d, "case_id": r.case_id, "clock": clock} for r in reports for clock, d in r.deadlines.items()]
+    deadlines = [{"kind": "duty", "extended_days": 0, **{k: v for k, v in d.items() if v is not None},
+                  "case_id": r.case_id, "clock": clock} for r in reports for clock, d in r.deadlines.items()]
     if deadlines:
         out.append((_DEADLINES, [bulk.rows(deadlines)]))
     timeline = [t for r in reports for t in r.new_timeline]

@@ -12,7 +12,7 @@ from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
 from .bootstrap import Reporting
-from .projection import STATUS_LABEL, status
+from .projection import STATUS_LABEL, stage, stage_label, status
 
 
 def _summary(app: Reporting, row: dict) -> dict:
@@ -35,10 +35,35 @@ def _summary(app: Reporting, row: dict) -> dict:
         "assigned_unit_name": org.name(row["assigned_unit"]),
         "status": st,
         "status_label": STATUS_LABEL[st],
+        "stage": stage(row),
+        "stage_label": stage_label(row),
         "accepted_on": row["accepted_on"],
         "rejected_on": row["rejected_on"],
         "legal_channel": row["legal_channel"],
         "unroutable_reason": row["unroutable_reason"],
+        "urgent": row["urgent"],
+        "threat": row["threat"],
+        "flags": row["flags"],
+        "suggestion": row["suggestion"],
+        "first_unit": row["first_unit"],
+        "first_unit_name": org.name(row["first_unit"]),
+        "moves": row["moves"],
+        "track": row["track"],
+        "leader": row["leader"],
+        "handler": row["handler"],
+        "extended": row["extended"],
+        "served_on": row["served_on"],
+        "agreement": row["agreement"],
+        "closed_on": row["closed_on"],
+        "outcome": row["outcome"],
+        "evaluation": {"petition_office": row["evaluation_petition_office"],
+                       "petition_office_by": row["evaluation_petition_office_by"],
+                       "responsible_unit": row["evaluation_responsible_unit"],
+                       "responsible_unit_by": row["evaluation_responsible_unit_by"]},
+        "review_level": row["review_level"],
+        "reviewing_unit": row["reviewing_unit"],
+        "final_on": row["final_on"],
+        "orders": row["orders"],
         "updated_at": row["updated_at"],
     }
 
@@ -81,7 +106,8 @@ async def case(app: Reporting, pool, case_id: str, scope: Scope) -> dict:
         if row is None:
             # 404 rather than 403: a principal out of scope does not learn that the case exists
             raise case_not_found(case_id)
-        await cur.execute("SELECT clock, starts_on, due_on, rolled_from, basis, met_on, late FROM case_deadlines"
+        await cur.execute("SELECT clock, kind, unit, starts_on, due_on, rolled_from, basis, met_on, late, paused_on,"
+                          " breached_on, cancelled_on, extended_days FROM case_deadlines"
                           " WHERE case_id = %s ORDER BY starts_on NULLS LAST, clock", (case_id,))
         deadlines = await cur.fetchall()
         await cur.execute("SELECT event_id::text, source, type, version, occurred_at, recorded_at, actor_role,"
@@ -123,11 +149,17 @@ async def alerts(app: Reporting, pool, scope: Scope, limit: int, after: str | No
 async def status_by_receipt(pool, receipt_code: str) -> dict:
     """Status only: no units, no people, no content (an anonymous reporter's case stays anonymous)."""
     rows = await _rows(pool, sql.SQL(
-        "SELECT case_no, routing_status, accepted_on, rejected_on, legal_channel, updated_at"
+        "SELECT case_no, routing_status, stage, accepted_on, rejected_on, legal_channel, served_on, closed_on,"
+        " final_on, evaluation_petition_office, evaluation_responsible_unit, updated_at"
         " FROM case_view WHERE receipt_code_hash = %(h)s"), {"h": receipt_code_hash(receipt_code)})
     if not rows:
         raise NotFound("查询码无效，或案件尚在登记处理中")
     row = rows[0]
     st = status(row["routing_status"])
-    return {"case_no": row["case_no"], "status": st, "status_label": STATUS_LABEL[st], "accepted_on": row["accepted_on"],
-            "rejected_on": row["rejected_on"], "legal_channel": row["legal_channel"], "updated_at": row["updated_at"]}
+    return {"case_no": row["case_no"], "status": st, "status_label": STATUS_LABEL[st], "stage": stage(row),
+            "stage_label": stage_label(row), "accepted_on": row["accepted_on"], "rejected_on": row["rejected_on"],
+            "legal_channel": row["legal_channel"], "served_on": row["served_on"], "closed_on": row["closed_on"],
+            "final_on": row["final_on"],
+            "evaluated": {"petition_office": row["evaluation_petition_office"] is not None,
+                          "responsible_unit": row["evaluation_responsible_unit"] is not None},
+            "updated_at": row["updated_at"]}

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from backbone.contracts import TOPIC_INTAKE, PetitionRegistered
+import yaml
+
+from backbone.contracts import TOPIC_INTAKE, TOPIC_SUPERVISION, PetitionFlagged, PetitionRegistered
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 from backbone.sealing import Sealer
 
 from . import store
-from .domain import CHINA, RoutingCase, RuleTable, evolve, registered, route
+from .domain import CHINA, RoutingCase, RuleTable, evolve, flagged, registered, route
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,13 +28,15 @@ class Routing:
     ctx: Context
     table: RuleTable
     sealer: Sealer
+    issue_types: frozenset[str]
     today: Callable[[], date] = today
 
 
 def routing(ctx: Context) -> Routing:
     s = ctx.settings
-    table = RuleTable.load(s.seed("routing-rules.yaml"), s.seed("taxonomy.yaml"))
-    return Routing(ctx, table, Sealer(s.seal_key.get_secret_value()))
+    table = RuleTable.load(s.seed("routing-rules.yaml"), s.seed("taxonomy.yaml"), s.seed("handling.yaml"))
+    taxonomy = yaml.safe_load(s.seed("taxonomy.yaml").read_text(encoding="utf-8"))
+    return Routing(ctx, table, Sealer(s.seal_key.get_secret_value()), frozenset(t["id"] for t in taxonomy["issue_types"]))
 
 
 class RoutingProjection:
@@ -51,9 +55,12 @@ class RoutingProjection:
         return store.from_rows(rows[0])
 
     def apply(self, case: RoutingCase | None, event):
-        if not isinstance(event.payload, PetitionRegistered) or case is not None:
+        p = event.payload
+        if isinstance(p, PetitionFlagged):
+            return (flagged(case, p) if case is not None else None), []
+        if not isinstance(p, PetitionRegistered) or case is not None:
             return case, []
-        case = registered(event.payload)
+        case = registered(p)
         events = route(case, self.app.table, self.app.ctx.org, self.app.today())
         for e in events:
             case = evolve(case, e)
@@ -73,5 +80,6 @@ SERVICE = ServiceDef(
     name="routing",
     migrations=MIGRATIONS,
     app=_app,
-    consumers=lambda ctx: [ConsumerDef("router", [TOPIC_INTAKE], RoutingProjection(routing(ctx)))],
+    # supervision's events only for who may see a case (reviewing and supervising units)
+    consumers=lambda ctx: [ConsumerDef("router", [TOPIC_INTAKE, TOPIC_SUPERVISION], RoutingProjection(routing(ctx)))],
 )

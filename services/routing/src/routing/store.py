@@ -1,52 +1,54 @@
-"""Routing's ``cases`` table: the state of each case, written with the case's routing events."""
+"""Routing's ``cases`` table: the state of each case (one document), written with its events.
+
+Both the consumer (routing a registration, recording a detection's suggestion) and the API (people's
+decisions) write a case's row, so both read it ``FOR UPDATE``: a decision and a consumed event on the
+same case take turns, and neither overwrites the other.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 from psycopg import sql
 
 from backbone import bulk
-
 from backbone.visibility import Scope
 
-from .domain import PetitionFacts, RoutingCase
+from .domain import RoutingCase
 
-COLUMNS = ("case_id", "case_no", "received_at", "receiving_unit", "petitioner_unit", "subsidiary", "category",
-           "issue_type", "accused_unit", "unit", "status", "version", "reject_reason_sealed", "legal_channel",
-           "unroutable_reason")
-_SELECT = "SELECT " + ", ".join(f"c.{c}" for c in COLUMNS) + " FROM cases c"
+COLUMNS = ("case_id", "case_no", "received_at", "subsidiary", "unit", "status", "version", "state")
+_SELECT = "SELECT c.state::text FROM cases c"
 _UPSERT = bulk.insert("cases", COLUMNS, bulk.update_all(("case_id",), COLUMNS))
 
 
-def to_row(c: RoutingCase) -> tuple:
-    f = c.facts
-    return (f.case_id, c.case_no, c.received_at, f.receiving_unit, f.petitioner_unit, f.subsidiary, f.category,
-            f.issue_type, f.accused_unit, c.unit, c.status, c.version, c.reject_reason_sealed, c.legal_channel,
-            c.unroutable_reason)
+def to_row(c: RoutingCase) -> dict:
+    return {"case_id": c.case_id, "case_no": c.case_no, "received_at": c.received_at, "subsidiary": c.facts.subsidiary,
+            "unit": c.unit, "status": c.status, "version": c.version,
+            "state": orjson.Fragment(c.__pydantic_serializer__.to_json(c))}
 
 
 def from_row(r: Sequence) -> RoutingCase:
-    facts = PetitionFacts(str(r[0]), r[3], r[4], r[5], r[6], r[7], r[8])
-    return RoutingCase(facts, r[1], r[2], r[9], r[10], r[11], r[12], r[13], r[14])
+    return RoutingCase.model_validate_json(r[0])
 
 
 def upsert(cases: Sequence[RoutingCase]) -> tuple[str, list[str]]:
     """The statement that writes these cases' state rows."""
-    return _UPSERT, [bulk.rows(dict(zip(COLUMNS, to_row(c), strict=True)) for c in cases)]
+    return _UPSERT, [bulk.rows(to_row(c) for c in cases)]
 
 
 def select_many(case_ids: list[str]) -> tuple[str, list[str]]:
-    return _SELECT + " WHERE c.case_id = ANY(%s::uuid[])", [bulk.array(case_ids)]
+    return _SELECT + " WHERE c.case_id = ANY(%s::uuid[]) ORDER BY c.case_id FOR UPDATE", [bulk.array(case_ids)]
 
 
 def from_rows(rows: list[tuple]) -> dict[str, RoutingCase]:
-    return {str(r[0]): from_row(r) for r in rows}
+    return {c.case_id: c for c in map(from_row, rows)}
 
 
-async def load_visible(conn, case_id: str, scope: Scope) -> RoutingCase | None:
+async def load_visible(conn, case_id: str, scope: Scope, *, for_update: bool = False) -> RoutingCase | None:
     pred, params = scope.where("s")
-    query = sql.SQL(_SELECT + " JOIN case_scope s ON s.case_id = c.case_id WHERE c.case_id = %(id)s AND {}").format(pred)
+    query = sql.SQL(_SELECT + " JOIN case_scope s ON s.case_id = c.case_id WHERE c.case_id = %(id)s AND {}"
+                    + (" FOR UPDATE OF c" if for_update else "")).format(pred)
     cur = await conn.execute(query, {**params, "id": case_id})
     row = await cur.fetchone()
     return from_row(row) if row else None

@@ -1,16 +1,23 @@
-"""Routing's use cases: route a registration (in the projection), and the decisions people make on
-a case — accept (受理), reject (不予受理) and reassign — plus reading cases. Routes only adapt."""
+"""Routing's use cases: the decisions people make on a case, and reading cases. (Routing a new
+registration happens in the projection, bootstrap.RoutingProjection.) Routes only adapt to these.
+
+Every decision is the same sequence, written once in ``_decide``: load the case in the principal's
+scope (FOR UPDATE), check who may act, decide (pure, routing.domain), record the events and the new
+state in one statement, publish after commit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from psycopg_pool import AsyncConnectionPool
 
 from backbone import telemetry, visibility
 from backbone.auth import Principal
-from backbone.contracts import RoutingEvent
+from backbone.contracts import RoutingEvent, Subtask
+from backbone.days import stated
 from backbone.envelope import Actor
 from backbone.errors import Invalid, NotAllowed, case_not_found, checked_case_id
 from backbone.eventstore import ConcurrencyConflict, conflicts_detected
@@ -26,46 +33,52 @@ DECIDERS = ("handler", "supervisor", "leader")
 
 
 @dataclass(frozen=True)
-class Reject:
-    reason: str
-    legal_channel: str | None
+class Command:
+    """What every decision carries: who, on which case, based on which version, on which day."""
+
+    case_id: str
+    by: Principal
+    scope: Scope
+    expected: int | None = None
+    on: date | None = None
 
 
-async def accept(app: Routing, pool, case_id: str, by: Principal, scope: Scope, expected: int | None) -> dict:
-    return await _decide(app, pool, case_id, by, scope, expected, lambda c: domain.accept(c, app.today()))
+def _holding_unit(app: Routing, case: RoutingCase, by: Principal) -> None:
+    """Only the unit holding the case, or a unit above it, decides on it."""
+    if case.unit is None or not app.ctx.org.is_within(case.unit, by.unit):
+        raise NotAllowed("只有承办单位或其上级可以处理该案件", unit=case.unit)
 
 
-async def reject(app: Routing, pool, case_id: str, cmd: Reject, by: Principal, scope: Scope, expected: int | None) -> dict:
-    return await _decide(app, pool, case_id, by, scope, expected, lambda c: domain.reject(
-        c, app.sealer.seal(c.facts.case_id, cmd.reason), cmd.legal_channel, app.today()))
+def _sender(app: Routing, case: RoutingCase, by: Principal) -> None:
+    if case.sender is None or not app.ctx.org.is_within(case.sender, by.unit):
+        raise NotAllowed("只有送件单位或其上级可以决定异议", unit=case.sender)
 
 
-async def reassign(app: Routing, pool, case_id: str, unit: str, reason: str, by: Principal, scope: Scope,
-                   expected: int | None) -> dict:
-    return await _decide(app, pool, case_id, by, scope, expected, lambda c: domain.reassign(
-        c, unit, app.sealer.seal(c.facts.case_id, reason), app.ctx.org))
+def _superior(app: Routing, case: RoutingCase, by: Principal) -> None:
+    if case.referred_to is None or not app.ctx.org.is_within(case.referred_to, by.unit):
+        raise NotAllowed("只有争议双方的共同上级可以决定承办单位", unit=case.referred_to)
 
 
-async def _decide(app: Routing, pool: AsyncConnectionPool, case_id: str, by: Principal, scope: Scope,
-                  expected: int | None, decision: Callable[[RoutingCase], list[RoutingEvent]]) -> dict:
-    """Load the case (in scope), decide (pure), record the events and the new state: one transaction."""
-    require_role(by, *DECIDERS)
-    case_id = checked_case_id(case_id)
+async def _decide(app: Routing, pool: AsyncConnectionPool, cmd: Command, roles: tuple[str, ...],
+                  may: Callable[[Routing, RoutingCase, Principal], None],
+                  decision: Callable[[RoutingCase, date], list[RoutingEvent]]) -> dict:
+    require_role(cmd.by, *roles)
+    case_id = checked_case_id(cmd.case_id)
+    on = stated(cmd.on, app.today())
     async with pool.connection() as conn:
         with conflicts_detected():
             async with conn.transaction():
-                case = await store.load_visible(conn, case_id, scope)
+                case = await store.load_visible(conn, case_id, cmd.scope, for_update=True)
                 if case is None:
                     raise case_not_found(case_id)
-                if expected is not None and expected != case.version:
+                if cmd.expected is not None and cmd.expected != case.version:
                     raise ConcurrencyConflict(case_id)
-                if case.unit is None or not app.ctx.org.is_within(case.unit, by.unit):
-                    # only the unit holding the case, or a unit above it, decides on it
-                    raise NotAllowed("只有承办单位或其上级可以处理该案件", unit=case.unit)
+                may(app, case, cmd.by)
                 try:
-                    events = decision(case)
+                    events = decision(case, on)
                 except RoutingError as e:
                     raise Invalid(str(e), case_status=case.status) from None
+                by = cmd.by
                 envs = app.ctx.store.envelopes(case_id, case.version, events, Actor(by.id, by.unit, by.role),
                                                traceparent=telemetry.current_traceparent())
                 for e in events:
@@ -75,6 +88,106 @@ async def _decide(app: Routing, pool: AsyncConnectionPool, case_id: str, by: Pri
                 positions = (await cur.fetchone())[0]
     app.ctx.store.published(envs, positions)
     return view(app, case)
+
+
+def _seal(app: Routing, case: RoutingCase, text: str | None) -> str | None:
+    return app.sealer.seal(case.case_id, text) if text else None
+
+
+# -- 依法分类处理 ------------------------------------------------------------------------------------
+
+
+async def classify(app, pool, cmd: Command, category: str, issue_type: str, accused_unit: str | None,
+                   accused_principals: list[str]) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit, lambda c, on: domain.classify(
+        c, category, issue_type, accused_unit, tuple(accused_principals), cmd.by.unit, on, app.ctx.org, app.issue_types))
+
+
+async def accept(app, pool, cmd: Command) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit, lambda c, on: domain.accept(c, on))
+
+
+async def reject(app, pool, cmd: Command, ground: str, legal_channel: str | None, reason: str,
+                 linked_case_id: str | None) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit, lambda c, on: domain.reject(
+        c, ground, legal_channel, _seal(app, c, reason), on, linked_case_id))
+
+
+async def transfer(app, pool, cmd: Command, unit: str, mode: str, reason: str, report_due_on: date | None) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit, lambda c, on: domain.transfer(
+        c, unit, mode, _seal(app, c, reason), on, cmd.by.unit, app.ctx.org, report_due_on))
+
+
+async def object_to(app, pool, cmd: Command, reason: str) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit,
+                         lambda c, on: domain.object_to(c, _seal(app, c, reason), on))
+
+
+async def decide_objection(app, pool, cmd: Command, agreed: bool, reason: str | None) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _sender, lambda c, on: domain.decide_objection(
+        c, agreed, cmd.by.unit, _seal(app, c, reason), on, app.ctx.org))
+
+
+async def decide_dispute(app, pool, cmd: Command, unit: str, reason: str) -> dict:
+    return await _decide(app, pool, cmd, ("supervisor", "leader"), _superior, lambda c, on: domain.decide_dispute(
+        c, unit, _seal(app, c, reason), on, app.ctx.org))
+
+
+# -- responsibility ---------------------------------------------------------------------------------
+
+
+async def set_track(app, pool, cmd: Command, track: str) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit,
+                         lambda c, on: domain.set_track(c, track, app.table, on))
+
+
+async def take_case(app, pool, cmd: Command) -> dict:
+    return await _decide(app, pool, cmd, ("leader",), _holding_unit,
+                         lambda c, on: domain.take_case(c, cmd.by.id, cmd.by.unit, on, app.ctx.org))
+
+
+async def assign_handler(app, pool, cmd: Command, handler: str, handler_unit: str) -> dict:
+    if handler_unit not in app.ctx.org:
+        raise Invalid(f"未知的单位 {handler_unit}", field="unit")
+    return await _decide(app, pool, cmd, ("supervisor", "leader"), _holding_unit,
+                         lambda c, on: domain.assign_handler(c, handler, handler_unit, on, app.ctx.org))
+
+
+async def recuse(app, pool, cmd: Command, handler: str | None, reason: str, replaced_by: str | None) -> dict:
+    """A handler declares their own conflict; a leader or supervisor records someone else's."""
+    who = handler or cmd.by.id
+    if who != cmd.by.id:
+        require_role(cmd.by, "leader", "supervisor")
+    return await _decide(app, pool, cmd, (*DECIDERS,), _holding_unit, lambda c, on: domain.recuse(
+        c, who, _seal(app, c, reason), replaced_by, on))
+
+
+async def joint_handling(app, pool, cmd: Command, subtasks: list[tuple[str, str, date]]) -> dict:
+    def decision(c: RoutingCase, on: date):
+        tasks = [Subtask(unit=u, task_sealed=_seal(app, c, task), due_on=due) for u, task, due in subtasks]
+        return domain.joint_handling(c, tasks, on, app.ctx.org)
+
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit, decision)
+
+
+def _assisting(app: Routing, case: RoutingCase, by: Principal) -> None:
+    org = app.ctx.org
+    if not any(org.is_within(s.unit, by.unit) or org.is_within(by.unit, s.unit) for s in case.subtasks):
+        raise NotAllowed("本单位不是该案件的协办单位")
+
+
+async def report_subtask(app, pool, cmd: Command, report: str) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _assisting, lambda c, on: domain.report_subtask(
+        c, cmd.by.unit, _seal(app, c, report), on, app.ctx.org))
+
+
+async def record_investigation(app, pool, cmd: Command, investigators: list[str], units: list[str],
+                               details: dict) -> dict:
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit, lambda c, on: domain.record_investigation(
+        c, investigators, units, _seal(app, c, details), on, app.ctx.org))
+
+
+# -- reading -------------------------------------------------------------------------------------------
 
 
 async def case(app: Routing, pool, case_id: str, scope: Scope) -> dict:
@@ -92,25 +205,46 @@ async def cases(app: Routing, pool, scope: Scope, status: str | None, limit: int
     limit = min(limit, MAX_LIMIT)
     async with pool.connection() as conn:
         found = await store.list_visible(conn, scope, status=status, limit=limit, after=cursor)
-    nxt = next_cursor(found, limit, lambda c: (c.received_at, c.facts.case_id))
+    nxt = next_cursor(found, limit, lambda c: (c.received_at, c.case_id))
     return {"count": len(found), "items": [view(app, c) for c in found], "next": nxt}
 
 
 def view(app: Routing, c: RoutingCase) -> dict:
     org = app.ctx.org
     return {
-        "case_id": c.facts.case_id,
+        "case_id": c.case_id,
         "case_no": c.case_no,
         "received_at": c.received_at,
         "receiving_unit": c.facts.receiving_unit,
-        "category": c.facts.category,
-        "issue_type": c.facts.issue_type,
+        "category": c.category,
+        "issue_type": c.issue_type,
         "unit": c.unit,
         "unit_name": org.name(c.unit),
+        "first_unit": c.first_unit,
+        "first_unit_name": org.name(c.first_unit),
+        "sender": c.sender,
+        "mode": c.mode,
+        "moves": c.moves,
+        "assigned_on": c.assigned_on,
+        "report_due_on": c.report_due_on,
         "status": c.status,
         "status_label": STATUS_LABEL.get(c.status or "", "待分派"),
         "version": c.version,
+        "accepted_on": c.accepted_on,
+        "track": c.track,
+        "target_days": c.target_days,
+        "leader": c.leader,
+        "handler": c.handler,
+        "recused": list(c.recused),
+        "lead_unit": c.lead_unit,
+        "subtasks": [s.model_dump(mode="json") for s in c.subtasks],
+        "investigations": c.investigations,
+        "objector": c.objector,
+        "referred_to": c.referred_to,
         "legal_channel": c.legal_channel,
-        "reject_reason": app.sealer.open(c.facts.case_id, c.reject_reason_sealed) if c.reject_reason_sealed else None,
+        "reject_ground": c.reject_ground,
+        "linked_case_id": c.linked_case_id,
+        "reject_reason": app.sealer.open(c.case_id, c.reject_reason_sealed) if c.reject_reason_sealed else None,
         "unroutable_reason": c.unroutable_reason,
+        "suggestions": [s.model_dump(mode="json") for s in c.suggestions],
     }

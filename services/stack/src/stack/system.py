@@ -25,7 +25,7 @@ from psycopg import sql
 
 REPO = Path(__file__).resolve().parents[4]
 SERVICES = ("intake", "routing", "supervision", "reporting")
-SEALING = ("intake", "routing")  # services that seal free text with a key of their own
+SEALING = ("intake", "routing", "supervision")  # services that seal free text with a key of their own
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 log = logging.getLogger("stack")
 
@@ -205,6 +205,7 @@ class Stack:
                 "XF_KAFKA_IDEMPOTENT_PRODUCER": "false",  # see BackboneSettings
                 "XF_BROKER_GENERATION_RECORDS": str(c.generation_records),
                 "XF_CONSUMER_NICE": str(c.consumer_nice),
+                "XF_TICK_S": "10",  # supervision: how often time is looked at (warnings, breaches, escalations)
                 "XF_SEED_DIR": str(c.seed_dir),
                 "XF_AUTH_MODE": "demo",
                 "XF_DEMO_TOKENS_PATH": str(c.seed_dir / "demo-tokens.yaml"),

@@ -1,7 +1,10 @@
 from pydantic import Field
 
-from backbone.settings import BackboneSettings
+from backbone.settings import SealingSettings
 
 
-class Settings(BackboneSettings):
-    warn_days: int = Field(default=3, ge=0, le=60, description="a clock is 'due soon' this many days before its last day")
+class Settings(SealingSettings):
+    """Supervision seals what people write on a case (notes, replies, opinions, feedback) with its own key."""
+
+    warn_days: int = Field(default=3, ge=0, le=60, description="listings: 'due soon' this many days before the last day")
+    tick_s: float = Field(default=60.0, gt=0, le=3600, description="how often the ticker looks for what is due")

@@ -1,82 +1,333 @@
-"""The clocks of one case as a pure state machine: whichever order the events arrive in, the same
-clocks and the same caused events."""
+"""Supervision's file on a case as pure functions: clocks started and stopped by other services'
+events in any order, what people do (extension, reply, evaluation, 复查 / 复核), and what time does
+(warnings, breaches, 督办 and its escalation)."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from backbone.contracts import CaseAccepted, CaseAssigned, CaseRejected, DeadlineMet, DeadlineSet, PetitionRegistered
+import pytest
+
+from backbone import contracts as ev
+from backbone.auth import OrgTree
 from backbone.envelope import SYSTEM, new_envelope
+from supervision.domain import case as dom
 from supervision.domain.calendar import WorkCalendar
-from supervision.domain.case import apply
+from supervision.domain.case import CaseFile, Ctx, SupervisionError, evolve, react, tick
+from supervision.domain.policy import Policy, review_body, supervision_chain
 
-CAL = WorkCalendar()
-REGISTERED = PetitionRegistered(case_id="c", case_no="XF-2026-000001", channel="来信",
-                                received_at=datetime(2026, 9, 25, 2, tzinfo=UTC), receiving_unit="S1-XFB",
-                                subsidiary="S1", anonymous=True, petitioner_count=0, category="咨询类",
-                                issue_type="other", summary_sealed="s")
-ASSIGNED = CaseAssigned(case_id="c", unit="S1-HR", subsidiary="S1", rule_id="r", basis="b")
+SEED = Path(__file__).resolve().parents[4] / "deploy" / "seed"
+ORG = OrgTree.load(SEED / "org.yaml")
+CTX = Ctx(cal=WorkCalendar(), policy=Policy.load(SEED / "handling.yaml"), org=ORG)
+
+
+def registered(**over) -> ev.PetitionRegistered:
+    base = dict(case_id="c", case_no="XF-2026-000001", channel="来信", received_at=datetime(2026, 9, 25, 2, tzinfo=UTC),
+                receiving_unit="S1-XFB", subsidiary="S1", anonymous=True, petitioner_count=0, category="申诉求决类",
+                issue_type="wages", summary_sealed="s", receipt_code_hash="h" * 64)
+    return ev.PetitionRegistered(**{**base, **over})
+
+
+ASSIGNED = ev.CaseAssigned(case_id="c", unit="S1-HR", subsidiary="S1", rule_id="r", basis="b", previous_unit="S1-XFB",
+                           first_unit="S1-HR", on=date(2026, 9, 25))
 
 
 def env(payload, seq=1):
     return new_envelope(payload, subject="c", sequence=seq, actor=SYSTEM)
 
 
-def fold(events):
-    state, caused = None, []
+def fold(events, case=None):
+    caused = []
     for e in events:
-        state, out = apply(state, e, CAL)
+        case, out = react(case, env(e), CTX)
         caused += out
-    return state, caused
+    return case, caused
+
+
+def act(case: CaseFile, events):
+    for e in events:
+        case = evolve(case, e)
+    return case
+
+
+def accepted(on=date(2026, 9, 27), **over) -> CaseFile:
+    case, _ = fold([registered(**over), ASSIGNED, ev.CaseAccepted(case_id="c", unit="S1-HR", accepted_on=on,
+                                                                  automatic=False, category=over.get("category", "申诉求决类"))])
+    return case
+
+
+def served(on=date(2026, 10, 20)) -> CaseFile:
+    case = accepted()
+    case = act(case, dom.draft_reply(case, "支持", "wages", "sealed", "S1-HR", date(2026, 10, 15)))
+    case = act(case, dom.review_draft(case, True, "s1-leader", None, date(2026, 10, 16)))
+    return act(case, dom.serve_reply(case, on, "当面", "签收", CTX))
+
+
+# -- clocks from other services' events -------------------------------------------------------------------------
 
 
 def test_registration_starts_the_notice_clock_with_its_article():
-    state, caused = fold([env(REGISTERED)])
+    case, caused = fold([registered(receiving_unit="S1-HR")])
     [d] = caused
-    assert isinstance(d, DeadlineSet) and d.clock == "acceptance_notice" and "第二十三条第二款" in d.basis
+    assert isinstance(d, ev.DeadlineSet) and d.clock == "acceptance_notice" and "第二十三条第二款" in d.basis
     # received 2026-09-25 (Beijing): +15 days is 2026-10-10, a make-up working Saturday (调休)
-    assert (d.starts_on, d.due_on, d.rolled_from) == (date(2026, 9, 25), date(2026, 10, 10), None)
-    assert state.clocks["acceptance_notice"].met_on is None
+    assert (d.starts_on, d.due_on, d.rolled_from, d.unit) == (date(2026, 9, 25), date(2026, 10, 10), None, "S1-HR")
+    assert case.clocks["acceptance_notice"].met_on is None
 
 
-def test_acceptance_meets_the_notice_and_starts_the_sixty_days_in_any_order():
-    accepted = env(CaseAccepted(case_id="c", unit="S1-HR", accepted_on=date(2026, 9, 28), automatic=True), 2)
-    outcomes = set()
-    for order in itertools.permutations([env(REGISTERED), env(ASSIGNED), accepted]):
-        state, caused = fold(order)
-        outcomes.add((
-            tuple(sorted((type(c).__name__, c.clock) for c in caused)),
-            tuple(sorted((k, v.due_on, v.met_on, v.late) for k, v in state.clocks.items())),
-            state.unit, state.decision,
-        ))
-    assert len(outcomes) == 1
-    [(caused, clocks, unit, decision)] = outcomes
-    assert caused == (("DeadlineMet", "acceptance_notice"), ("DeadlineSet", "acceptance_notice"),
-                      ("DeadlineSet", "handling"))
-    assert ("handling", date(2026, 11, 27), None, None) in clocks  # 09-28 + 60 days, a Friday
-    assert (unit, decision) == ("S1-HR", "accepted")
+def test_a_petition_office_also_owes_the_transfer_within_fifteen_days():
+    case, caused = fold([registered(), ASSIGNED])
+    transfer = case.clocks["transfer"]
+    assert "第二十二条" in transfer.basis and transfer.met_on == date(2026, 9, 25) and not transfer.late
+    # the department of the same company takes over the company's notice duty: no 转送 clocks
+    assert "transferred_notice" not in case.clocks and case.clocks["acceptance_notice"].unit == "S1-XFB"
 
 
-def test_a_written_refusal_meets_the_notice_and_starts_nothing_more():
-    state, caused = fold([env(REGISTERED), env(CaseRejected(case_id="c", unit="S1-HR", reason_sealed="r",
-                                                             rejected_on=date(2026, 10, 20)), 2)])
-    met = [c for c in caused if isinstance(c, DeadlineMet)]
-    assert len(met) == 1 and met[0].late  # 10-20 is after the 10-10 last day
-    assert set(state.clocks) == {"acceptance_notice"} and state.decision == "rejected"
+def test_the_same_clocks_whatever_order_registration_and_decisions_arrive_in():
+    events = [registered(), ASSIGNED, ev.CaseAccepted(case_id="c", unit="S1-HR", accepted_on=date(2026, 9, 27),
+                                                      automatic=True, category="申诉求决类")]
+    results = set()
+    for order in itertools.permutations(events):
+        case, _ = fold(list(order))
+        results.add(tuple(sorted((k.name, k.due_on, k.met_on, k.late) for k in case.clocks.values())))
+    assert len(results) == 1
+    clocks = {name: (due, met) for name, due, met, _ in results.pop()}
+    assert clocks["acceptance_notice"] == (date(2026, 10, 10), date(2026, 9, 27))
+    assert clocks["handling"][0] == date(2026, 11, 26)  # 2026-09-27 + 60 days
 
 
-def test_the_same_fact_twice_changes_nothing():
-    accepted = env(CaseAccepted(case_id="c", unit="S1-HR", accepted_on=date(2026, 9, 28), automatic=True), 2)
-    state, _ = fold([env(REGISTERED), accepted])
-    again, caused = apply(state, accepted, CAL)
-    assert caused == [] and again.clocks == state.clocks
-    again, caused = apply(state, env(REGISTERED), CAL)
-    assert caused == [] and again.clocks == state.clocks
+def test_an_acceptance_whose_sixtieth_day_is_national_day_ends_after_the_holiday():
+    case = accepted(on=date(2026, 8, 2))
+    handling = case.clocks["handling"]
+    assert (handling.rolled_from, handling.due_on) == (date(2026, 10, 1), date(2026, 10, 8))
+    assert handling.basis == "《信访工作条例》第三十四条"
 
 
-def test_events_it_does_not_care_about_leave_the_state_alone():
-    state, _ = fold([env(REGISTERED)])
-    unrelated = env(DeadlineMet(case_id="c", clock="handling", on=date(2026, 9, 30), late=False))
-    assert apply(state, unrelated, CAL) == (state, [])
-    assert apply(None, unrelated, CAL) == (None, [])
+def test_periods_other_than_appeals_are_the_groups_and_say_so():
+    case = accepted(category="咨询类")
+    handling = case.clocks["handling"]
+    assert handling.period == 15 and "集团" in handling.basis
+
+
+def test_a_transfer_to_another_company_gives_it_fifteen_days_or_five_working_days_to_object():
+    case, _ = fold([registered(), ASSIGNED,
+                    ev.CaseAssigned(case_id="c", unit="S2-HR", subsidiary="S2", rule_id="转送", basis="b", mode="转送",
+                                    previous_unit="S1-HR", first_unit="S1-HR", moves=1, on=date(2026, 9, 28))])
+    notice, objection = case.clocks["transferred_notice"], case.clocks["objection"]
+    assert (notice.unit, notice.due_on, "第二十三条第三款" in notice.basis) == ("S2-HR", date(2026, 10, 13), True)
+    # 5 working days from Monday 2026-09-28: 09-29, 09-30, then the National Day week, 10-08, 10-09, 10-10 (调休)
+    assert (objection.unit_of_period, objection.due_on) == ("working_days", date(2026, 10, 10))
+    assert case.clocks["acceptance_notice"].met_on == date(2026, 9, 28)  # the sender told where it went
+    late, _ = fold([ev.ObjectionRaised(case_id="c", unit="S2-HR", sender="S1-HR", reason_sealed="r",
+                                       on=date(2026, 10, 12))], case)
+    assert late.clocks["objection"].met_on == date(2026, 10, 12) and late.clocks["objection"].late
+
+
+def test_an_assignment_with_a_report_date_and_a_fourth_transfer_bring_a_report_clock_and_a_duban():
+    case, _ = fold([registered(), ASSIGNED])
+    moved = ev.CaseAssigned(case_id="c", unit="S2-HR", subsidiary="S2", rule_id="交办", basis="b", mode="交办",
+                            previous_unit="S1-HR", first_unit="S1-HR", moves=4, on=date(2026, 9, 28),
+                            report_due_on=date(2026, 10, 30))
+    case, caused = fold([moved], case)
+    assert case.clocks["report"].due_on == date(2026, 10, 30) and "第二十二条" in case.clocks["report"].basis
+    [order] = [e for e in caused if isinstance(e, ev.OrderIssued)]
+    assert (order.ground, order.to_unit, order.issued_by) == ("推诿", "S2-HR", "S2-XFB")
+
+
+def test_refusal_stops_every_clock_it_settles():
+    case, _ = fold([registered(), ASSIGNED, ev.CaseRejected(case_id="c", unit="S1-HR", reason_sealed="r",
+                                                            legal_channel="诉讼", rejected_on=date(2026, 9, 30))])
+    assert case.stage == "rejected" and case.clocks["acceptance_notice"].met_on == date(2026, 9, 30)
+    assert "handling" not in case.clocks
+
+
+def test_an_urgent_registration_tells_every_level_above_at_once():
+    _, caused = fold([registered(urgent=True, receiving_unit="S1-U1")])
+    [urgent] = [e for e in caused if isinstance(e, ev.UrgentFlagged)]
+    assert urgent.notified == ["S1-XFB", "HQ-XFB"]
+
+
+def test_joint_handling_subtasks_are_clocks_of_the_assisting_units():
+    case = accepted()
+    case, _ = fold([ev.JointHandlingSet(case_id="c", lead_unit="S1-HR", on=date(2026, 9, 28), subtasks=[
+        ev.Subtask(unit="S1-SB", task_sealed="t", due_on=date(2026, 10, 12))])], case)
+    sub = case.clocks["subtask:S1-SB"]
+    assert (sub.unit, sub.due_on) == ("S1-SB", date(2026, 10, 12))
+    case, _ = fold([ev.SubtaskReported(case_id="c", unit="S1-SB", report_sealed="r", on=date(2026, 10, 9))], case)
+    assert case.clocks["subtask:S1-SB"].met_on == date(2026, 10, 9)
+
+
+# -- people's acts ---------------------------------------------------------------------------------------------
+
+
+def test_the_extension_is_once_at_most_thirty_days_and_before_the_period_ends():
+    case = accepted()  # handling due 2026-11-26
+    with pytest.raises(SupervisionError, match="不得超过30日"):
+        dom.extend_handling(case, 31, "r", "s1-leader", date(2026, 11, 1), CTX.cal)
+    with pytest.raises(SupervisionError, match="届满"):
+        dom.extend_handling(case, 30, "r", "s1-leader", date(2026, 11, 27), CTX.cal)
+    [ext] = dom.extend_handling(case, 30, "r", "s1-leader", date(2026, 11, 1), CTX.cal)
+    assert isinstance(ext, ev.DeadlineExtended) and ext.due_on == date(2026, 12, 28)  # 11-26 + 30 = Sat 12-26
+    case = act(case, [ext])
+    assert case.clocks["handling"].original_due_on == date(2026, 11, 26)
+    with pytest.raises(SupervisionError, match="只能延长一次"):
+        dom.extend_handling(case, 5, "r", "s1-leader", date(2026, 11, 2), CTX.cal)
+
+
+def test_a_hearing_pause_is_not_counted():
+    case = accepted()
+    case = act(case, dom.pause_clock(case, "handling", "听证", date(2026, 10, 9)))
+    assert case.clocks["handling"].paused_on == date(2026, 10, 9)
+    assert tick(case, date(2027, 3, 1), CTX) == []  # a paused clock is never breached
+    [resumed] = dom.resume_clock(case, "handling", date(2026, 10, 19), CTX.cal)
+    assert resumed.paused_days == 10 and resumed.due_on == date(2026, 12, 7)  # 11-26 + 10 = Sunday 12-06
+    with pytest.raises(SupervisionError, match="只有办理"):
+        dom.pause_clock(case, "acceptance_notice", "听证", date(2026, 10, 9))
+
+
+def test_a_reply_is_reviewed_before_it_is_served_and_serving_stops_the_clock():
+    case = accepted()
+    with pytest.raises(SupervisionError, match="审核同意"):
+        dom.serve_reply(case, date(2026, 10, 20), "当面", "签收", CTX)
+    case = act(case, dom.draft_reply(case, "支持", "wages", "sealed", "S1-HR", date(2026, 10, 15)))
+    with pytest.raises(SupervisionError, match="尚待审核"):
+        dom.draft_reply(case, "支持", "wages", "sealed", "S1-HR", date(2026, 10, 15))
+    case = act(case, dom.review_draft(case, False, "s1-leader", "改", date(2026, 10, 16)))
+    with pytest.raises(SupervisionError, match="审核同意"):
+        dom.serve_reply(case, date(2026, 10, 20), "当面", "签收", CTX)
+    case = act(case, dom.draft_reply(case, "支持", "wages", "sealed2", "S1-HR", date(2026, 10, 17)))
+    case = act(case, dom.review_draft(case, True, "s1-leader", None, date(2026, 10, 18)))
+    events = dom.serve_reply(case, date(2026, 10, 20), "邮寄", "签收", CTX)
+    case = act(case, events)
+    assert case.stage == "replied" and case.clocks["handling"].met_on == date(2026, 10, 20)
+    window = case.clocks["review_request_window"]
+    assert (window.kind, window.due_on, "第三十五条" in window.basis) == ("window", date(2026, 11, 19), True)
+    assert case.clocks["evaluation"].kind == "window" and case.clocks["execution"].unit == "S1-HR"
+
+
+def test_evaluation_of_two_targets_and_a_dissatisfied_petitioner_owed_a_followup():
+    case = served()
+    case = act(case, dom.evaluate(case, "petition_office", "满意", "电话", "petition_office", None, date(2026, 10, 22), CTX))
+    with pytest.raises(SupervisionError, match="已评价"):
+        dom.evaluate(case, "petition_office", "满意", "电话", "petition_office", None, date(2026, 10, 22), CTX)
+    events = dom.evaluate(case, "responsible_unit", "不满意", "查询码", "petitioner", None, date(2026, 10, 23), CTX)
+    assert {type(e) for e in events} >= {ev.EvaluationRecorded, ev.FollowUpRequired, ev.DeadlineMet}
+    case = act(case, events)
+    assert case.clocks["evaluation"].met_on == date(2026, 10, 23) and case.clocks["followup"].open
+    case = act(case, dom.record_followup(case, "S1-XFB", "sealed", False, date(2026, 10, 25)))
+    assert case.clocks["followup"].met_on == date(2026, 10, 25)
+    case = act(case, dom.order_rehandling(case, "S1-XFB", "sealed", date(2026, 10, 26), CTX))
+    assert case.stage == "rehandling" and case.clocks["rehandling"].unit == "S1-HR"
+
+
+def test_an_evaluation_window_that_closes_makes_the_targets_expired():
+    case = served()
+    due = tick(case, date(2026, 12, 31), CTX)
+    expired = [e.target for e in due if isinstance(e, ev.EvaluationExpired)]
+    assert expired == ["petition_office", "responsible_unit"]
+    case = act(case, due)
+    with pytest.raises(SupervisionError, match="超期未评价"):
+        dom.evaluate(case, "petition_office", "满意", "电话", "petition_office", None, date(2026, 12, 31), CTX)
+
+
+def test_a_review_request_on_day_thirty_one_is_refused_with_the_article_and_the_dates():
+    case = served(on=date(2026, 10, 20))  # the window runs to 2026-11-19
+    with pytest.raises(SupervisionError, match="第三十五条") as refused:
+        dom.request_review(case, "复查", date(2026, 11, 20), CTX)
+    assert "2026-10-20" in str(refused.value) and "2026-11-19" in str(refused.value)
+    assert refused.value.detail["due_on"] == "2026-11-19"
+    events = dom.request_review(case, "复查", date(2026, 11, 19), CTX)
+    case = act(case, events)
+    [req] = [e for e in events if isinstance(e, ev.ReviewRequested)]
+    assert req.reviewing_unit == "HQ-XFB" and case.stage == "reviewing"  # a department of S1 -> the group
+    assert case.clocks["review"].due_on == date(2026, 12, 21)  # 11-19 + 30 = Saturday 12-19
+
+
+def test_review_then_re_review_then_final():
+    case, _ = fold([registered(), ASSIGNED,
+                    ev.CaseAssigned(case_id="c", unit="S1-U1", subsidiary="S1", rule_id="交办", basis="b", mode="交办",
+                                    previous_unit="S1-HR", first_unit="S1-HR", moves=1, on=date(2026, 9, 26),
+                                    report_due_on=date(2026, 11, 30)),
+                    ev.CaseAccepted(case_id="c", unit="S1-U1", accepted_on=date(2026, 9, 27), automatic=False)])
+    case = act(case, dom.draft_reply(case, "不支持", "general-refuse", "s", "S1-U1", date(2026, 10, 15)))
+    case = act(case, dom.review_draft(case, True, "lead", None, date(2026, 10, 15)))
+    case = act(case, dom.serve_reply(case, date(2026, 10, 16), "当面", "签收", CTX))
+    case = act(case, dom.request_review(case, "复查", date(2026, 10, 20), CTX))
+    assert case.review("复查").reviewing_unit == "S1-XFB"  # 站段 -> its company
+    with pytest.raises(SupervisionError, match="复查意见作出后"):
+        dom.request_review(case, "复核", date(2026, 10, 25), CTX)
+    case = act(case, dom.issue_opinion(case, "复查", "维持", "s", "S1-XFB", date(2026, 11, 2), CTX))
+    assert case.clocks["re_review_request_window"].due_on == date(2026, 12, 2)
+    case = act(case, dom.request_review(case, "复核", date(2026, 11, 10), CTX))
+    assert case.review("复核").reviewing_unit == "HQ-XFB" and case.stage == "re_reviewing"
+    assert "第三十六条" in case.clocks["re_review"].basis
+    events = dom.issue_opinion(case, "复核", "维持", "s", "HQ-XFB", date(2026, 11, 30), CTX)
+    case = act(case, events)
+    [final] = [e for e in events if isinstance(e, ev.CaseFinalised)]
+    assert case.stage == "final" and "第三十六条第三款" in final.basis and final.issue_type == "wages"
+
+
+def test_the_review_chain_follows_the_organisation_and_leaves_the_group_above_headquarters():
+    assert review_body(ORG, "S1-U1") == "S1-XFB"
+    assert review_body(ORG, "S1-HR") == "HQ-XFB"
+    assert review_body(ORG, "S4-HR") == "HQ-XFB"
+    assert review_body(ORG, "HQ-HR") is None
+    assert supervision_chain(ORG, "S1-U1") == [("unit", "S1-U1")][:0] + [("subsidiary", "S1-XFB"), ("headquarters", "HQ-XFB")]
+    assert supervision_chain(ORG, "S1-HR") == [("subsidiary", "S1-XFB"), ("headquarters", "HQ-XFB")]
+    assert supervision_chain(ORG, "HQ-HR") == [("headquarters", "HQ-XFB")]
+
+
+# -- what time does ---------------------------------------------------------------------------------------------
+
+
+def test_warnings_then_the_breach_then_a_duban_that_escalates_when_unanswered():
+    case = accepted()  # handling due 2026-11-26
+    case = act(case, dom.note_progress(case, "s", "S1-HR", False, date(2026, 10, 1)))  # (not untouched)
+    [warned] = tick(case, date(2026, 11, 21), CTX)
+    assert isinstance(warned, ev.DeadlineWarned) and warned.days_left == 5
+    case = act(case, [warned])
+    assert tick(case, date(2026, 11, 22), CTX) == []  # warned once per threshold
+    [second] = tick(case, date(2026, 11, 24), CTX)
+    assert second.days_left == 2
+    case = act(case, [second])
+    due = tick(case, date(2026, 11, 27), CTX)
+    breach, order, feedback = due
+    assert isinstance(breach, ev.DeadlineBreached) and breach.on == date(2026, 11, 27)
+    assert isinstance(order, ev.OrderIssued) and (order.ground, order.level, order.to_unit) == ("overdue", "subsidiary", "S1-HR")
+    assert order.clock == "handling" and feedback.clock == "order:1"
+    case = act(case, due)
+    assert tick(case, date(2026, 11, 28), CTX) == []  # one breach, one order
+    up = tick(case, feedback.due_on + timedelta(days=1), CTX)
+    escalated = [e for e in up if isinstance(e, ev.OrderEscalated)]
+    assert escalated and (escalated[0].level, escalated[0].issued_by) == ("headquarters", "HQ-XFB")
+    case = act(case, up)
+    case = act(case, dom.order_feedback(case, 1, "S1-HR", "sealed", case.clocks["order:1"].due_on))
+    assert case.orders[0].feedback_on is not None and not case.orders[0].late
+
+
+def test_a_breach_is_dated_by_the_rule_not_by_when_it_is_noticed():
+    case = accepted(on=date(2026, 1, 5))
+    breach = tick(case, date(2026, 12, 1), CTX)[0]
+    assert breach.on == case.clocks["handling"].due_on + timedelta(days=1)
+
+
+def test_a_case_untouched_for_half_its_time_is_flagged_once():
+    case = accepted()  # 2026-09-27 .. 2026-11-26
+    flagged = [e for e in tick(case, date(2026, 10, 28), CTX) if isinstance(e, ev.CaseUntouched)]
+    assert flagged and flagged[0].last_progress_on is None
+    case = act(case, flagged)
+    assert not [e for e in tick(case, date(2026, 10, 29), CTX) if isinstance(e, ev.CaseUntouched)]
+    noted = act(accepted(), dom.note_progress(accepted(), "s", "S1-HR", False, date(2026, 10, 1)))
+    assert not [e for e in tick(noted, date(2026, 10, 28), CTX) if isinstance(e, ev.CaseUntouched)]
+    assert dom.next_check_on(noted, CTX.policy) > date(2026, 10, 28)  # nothing left for the ticker to retry
+
+
+def test_a_backdated_registration_breaches_two_clocks_at_once_and_each_gets_its_own_order():
+    case, caused = fold([registered(received_at=datetime(2026, 1, 5, 2, tzinfo=UTC))])
+    due = tick(case, date(2026, 12, 1), CTX)
+    orders = [e for e in due if isinstance(e, ev.OrderIssued)]
+    assert sorted(o.clock for o in orders) == ["acceptance_notice", "transfer"]
+    assert sorted(o.order_no for o in orders) == [1, 2]
+    assert {e.clock for e in due if isinstance(e, ev.DeadlineSet)} == {"order:1", "order:2"}

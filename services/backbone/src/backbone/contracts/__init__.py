@@ -12,6 +12,7 @@ hash.
 
 from .base import (
     DATA_TOPICS,
+    PrincipalId,
     REGISTRY,
     SERVICE_TOPIC,
     SERVICES,
@@ -24,10 +25,61 @@ from .base import (
     producer_of_topic,
     receipt_code_hash,
 )
-from .intake import Category, Channel, IntakeEvent, PetitionRegistered
+from .intake import Category, Channel, Flag, IntakeEvent, PetitionFlagged, PetitionRegistered
 from .reporting import AlertRaised, ReportingEvent
-from .routing import CaseAccepted, CaseAssigned, CaseRejected, CaseUnroutable, RoutingEvent
-from .supervision import Clock, DeadlineMet, DeadlineSet, SupervisionEvent
+from .routing import (
+    AssignMode,
+    CaseAccepted,
+    CaseAssigned,
+    CaseClassified,
+    CaseRejected,
+    CaseUnroutable,
+    HandlerAssigned,
+    HandlerRecused,
+    InvestigationRecorded,
+    JointHandlingSet,
+    LeaderTookCase,
+    LegalChannel,
+    ObjectionDecided,
+    ObjectionRaised,
+    RejectGround,
+    RoutingEvent,
+    Subtask,
+    SubtaskReported,
+    Track,
+    TrackSet,
+)
+from .supervision import (
+    AgreementSigned,
+    CaseClosed,
+    CaseFinalised,
+    CaseUntouched,
+    ClockName,
+    DeadlineBreached,
+    DeadlineCancelled,
+    DeadlineExtended,
+    DeadlineMet,
+    DeadlinePaused,
+    DeadlineResumed,
+    DeadlineSet,
+    DeadlineWarned,
+    EvaluationExpired,
+    EvaluationRecorded,
+    FollowUpRecorded,
+    FollowUpRequired,
+    OrderEscalated,
+    OrderFeedback,
+    OrderIssued,
+    ProgressNoted,
+    RehandlingOrdered,
+    ReplyDrafted,
+    ReplyReviewed,
+    ReplyServed,
+    ReviewOpinionIssued,
+    ReviewRequested,
+    SupervisionEvent,
+    UrgentFlagged,
+)
 
 TOPIC_INTAKE = IntakeEvent.topic
 TOPIC_ROUTING = RoutingEvent.topic
@@ -36,10 +88,17 @@ TOPIC_REPORTING = ReportingEvent.topic
 
 __all__ = [
     "DATA_TOPICS", "REGISTRY", "SERVICE_TOPIC", "SERVICES", "TOPIC_BROKER_EPOCH", "TOPIC_DEAD_LETTER",
-    "TOPIC_INTAKE", "UnitId", "TOPIC_ROUTING", "TOPIC_SUPERVISION", "TOPIC_REPORTING",
+    "TOPIC_INTAKE", "UnitId", "PrincipalId", "TOPIC_ROUTING", "TOPIC_SUPERVISION", "TOPIC_REPORTING",
     "Event", "UnknownEventType", "event_class", "producer_of_topic", "receipt_code_hash",
-    "Category", "Channel", "IntakeEvent", "PetitionRegistered",
-    "RoutingEvent", "CaseAssigned", "CaseAccepted", "CaseRejected", "CaseUnroutable",
-    "SupervisionEvent", "Clock", "DeadlineSet", "DeadlineMet",
+    "Category", "Channel", "Flag", "IntakeEvent", "PetitionRegistered", "PetitionFlagged",
+    "RoutingEvent", "AssignMode", "LegalChannel", "RejectGround", "Track", "Subtask",
+    "CaseAssigned", "CaseUnroutable", "CaseClassified", "CaseAccepted", "CaseRejected", "ObjectionRaised",
+    "ObjectionDecided", "TrackSet", "LeaderTookCase", "HandlerAssigned", "HandlerRecused", "JointHandlingSet",
+    "SubtaskReported", "InvestigationRecorded",
+    "SupervisionEvent", "ClockName", "DeadlineSet", "DeadlineMet", "DeadlinePaused", "DeadlineResumed",
+    "DeadlineExtended", "DeadlineWarned", "DeadlineBreached", "DeadlineCancelled", "ProgressNoted", "CaseUntouched",
+    "ReplyDrafted", "ReplyReviewed", "ReplyServed", "AgreementSigned", "CaseClosed", "EvaluationRecorded",
+    "EvaluationExpired", "FollowUpRequired", "FollowUpRecorded", "RehandlingOrdered", "ReviewRequested",
+    "ReviewOpinionIssued", "CaseFinalised", "UrgentFlagged", "OrderIssued", "OrderFeedback", "OrderEscalated",
     "ReportingEvent", "AlertRaised",
 ]

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 SERVICES = ("intake", "routing", "supervision", "reporting")
 # an organisation unit's id: letters, digits, _ . - (never spaces or control characters)
 UnitId = Annotated[str, StringConstraints(pattern=r"^[\w.-]{1,64}$")]
+# a principal's (user account's) id, as the identity provider names it
+PrincipalId = Annotated[str, StringConstraints(pattern=r"^[\w.@-]{1,128}$")]
 TOPIC_DEAD_LETTER = "xf.dead-letter.v1"
 # holds one record naming the broker's incarnation; see backbone.broker
 TOPIC_BROKER_EPOCH = "xf.broker-epoch"

@@ -20,7 +20,7 @@ class AlertRaised(ReportingEvent):
     type: ClassVar[str] = "alert.raised.v1"
 
     alert_id: str = Field(max_length=36)
-    kind: Literal["unroutable"]
+    kind: Literal["unroutable", "urgent", "overdue", "order_escalated", "untouched"]
     unit: UnitId = Field(description="the unit whose people must act")
     case_ids: list[str] = Field(max_length=1000)
     raised_at: datetime

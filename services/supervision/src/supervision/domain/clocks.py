@@ -12,8 +12,13 @@ interpretation, not an express rule, to be confirmed with the group's legal / �
 * the last day lasts until 24:00 (Art. 203 ¶2): a clock is overdue only from the day after it.
 
 Each clock starts from a different event (收到之日, 受理之日, 收到书面答复之日 ...); the caller passes the
-date of that event. An extension (延期) runs from the last day of the 60-day handling period. Time spent
-on a 复核 hearing (听证) is not counted (第三十六条第二款); this module does not model pauses.
+date of that event. An extension (延期) runs from the last day of the period it extends (原办理期限届满
+之日), for at most 30 days, once. Time spent on a hearing (听证, 第三十六条第二款), or waiting for the
+petitioner's material or an expert appraisal, is not counted: a paused clock's last day moves by the
+days of the pause (working days, for a working-day clock).
+
+``Clock`` is the state of one running clock; ``start``, ``pause``, ``resume``, ``extend``, ``meet``,
+``breach``, ``cancel`` are pure and return a new clock.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from supervision.domain.calendar import WorkCalendar
 
@@ -112,3 +119,155 @@ def status_as_of(due_on: date, met_on: date | None, as_of: date, warn_days: int 
     if (due_on - as_of).days <= warn_days:
         return "due_soon"
     return "running"
+
+
+# -- a running clock ---------------------------------------------------------------------------------
+
+Kind = Literal["duty", "window", "internal"]
+
+
+class ClockError(Exception):
+    """An operation the clock's rules forbid (extending twice, resuming what is not paused ...)."""
+
+
+class Clock(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: Kind
+    starts_on: date
+    period: int
+    unit_of_period: str
+    basis: str
+    unit: str | None = None  # the unit that must act
+    due_on: date
+    rolled_from: date | None = None
+    paused_on: date | None = None
+    paused_days: int = 0  # days not counted, in the clock's own unit
+    extended_days: int = 0
+    original_due_on: date | None = None  # before the extension
+    met_on: date | None = None
+    late: bool | None = None
+    breached_on: date | None = None
+    cancelled_on: date | None = None
+    warned: int | None = None  # the fewest days left a pre-warning was given at
+    untouched_on: date | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.met_on is None and self.cancelled_on is None
+
+    @property
+    def running(self) -> bool:
+        return self.open and self.paused_on is None
+
+
+def start(name: str, rule: ClockRule, starts_on: date, cal: WorkCalendar, *, unit: str | None = None,
+          kind: Kind = "duty") -> Clock:
+    d = compute(rule, starts_on, cal)
+    return Clock(name=name, kind=kind, starts_on=starts_on, period=rule.period, unit_of_period=rule.unit,
+                 basis=rule.basis, unit=unit, due_on=d.due_on, rolled_from=d.rolled_from)
+
+
+def internal(name: str, days: int, starts_on: date, basis: str, cal: WorkCalendar, *, unit: str | None = None,
+             kind: Kind = "internal") -> Clock:
+    """A clock the group sets itself (track targets, sub-tasks, 督办 feedback ...)."""
+    return start(name, ClockRule(name, max(days, 1), "calendar_days", basis), starts_on, cal, unit=unit, kind=kind)
+
+
+def until(name: str, due_on: date, starts_on: date, basis: str, cal: WorkCalendar, *, unit: str | None = None) -> Clock:
+    """An internal clock with a stated last day (a sub-task's deadline, a 交办 report date)."""
+    return internal(name, (due_on - starts_on).days, starts_on, basis, cal, unit=unit)
+
+
+def _due(c: Clock, cal: WorkCalendar) -> tuple[date, date | None]:
+    if c.unit_of_period == "working_days":
+        due, rolled = cal.add_working_days(c.starts_on, c.period + c.paused_days), None
+    else:
+        nominal = c.starts_on + timedelta(days=c.period + c.paused_days)
+        due = cal.next_workday_on_or_after(nominal)
+        rolled = nominal if due != nominal else None
+    if c.extended_days:
+        nominal = due + timedelta(days=c.extended_days)  # from the day the original period ended
+        due = cal.next_workday_on_or_after(nominal)
+        rolled = nominal if due != nominal else None
+    return due, rolled
+
+
+def _working_days_between(start_: date, end: date, cal: WorkCalendar) -> int:
+    return sum(1 for i in range((end - start_).days) if cal.is_workday(start_ + timedelta(days=i)))
+
+
+def pause(c: Clock, on: date) -> Clock:
+    if not c.open:
+        raise ClockError("该时限已结束，不能暂停")
+    if c.paused_on is not None:
+        raise ClockError("该时限已暂停")
+    if on < c.starts_on:
+        raise ClockError("暂停日期早于时限起算日")
+    return c.model_copy(update={"paused_on": on})
+
+
+def resume(c: Clock, on: date, cal: WorkCalendar) -> tuple[Clock, int]:
+    """Resume a paused clock; the days of the pause are not counted. Returns (clock, days)."""
+    if c.paused_on is None:
+        raise ClockError("该时限没有暂停")
+    if on < c.paused_on:
+        raise ClockError("恢复日期早于暂停日期")
+    days = (on - c.paused_on).days if c.unit_of_period == "calendar_days" else _working_days_between(c.paused_on, on, cal)
+    c = c.model_copy(update={"paused_on": None, "paused_days": c.paused_days + days})
+    due, rolled = _due(c, cal)
+    # a clock breached before the pause is still breached; one that is not due any more is not
+    breached = c.breached_on if c.breached_on is not None and c.breached_on <= due else None
+    return c.model_copy(update={"due_on": due, "rolled_from": rolled, "breached_on": breached, "warned": None}), days
+
+
+def extend(c: Clock, days: int, on: date, cal: WorkCalendar, max_days: int = 30) -> Clock:
+    """延期 (Art 34): once, at most ``max_days``, decided before the period ends."""
+    if not c.open:
+        raise ClockError("该时限已结束，不能延期")
+    if c.extended_days:
+        raise ClockError("办理期限只能延长一次（《信访工作条例》第三十四条）")
+    if not 1 <= days <= max_days:
+        raise ClockError(f"延长期限不得超过{max_days}日（《信访工作条例》第三十四条）")
+    if on > c.due_on:
+        raise ClockError(f"原办理期限已于{c.due_on.isoformat()}届满，不能再延期")
+    c = c.model_copy(update={"extended_days": days, "original_due_on": c.due_on})
+    due, rolled = _due(c, cal)
+    return c.model_copy(update={"due_on": due, "rolled_from": rolled, "warned": None})
+
+
+def meet(c: Clock, on: date) -> Clock:
+    return c.model_copy(update={"met_on": on, "late": on > c.due_on, "paused_on": None})
+
+
+def breach(c: Clock) -> Clock:
+    """The day after the last day (the last day lasts until 24:00): the clock is breached."""
+    return c.model_copy(update={"breached_on": c.due_on + timedelta(days=1)})
+
+
+def cancel(c: Clock, on: date) -> Clock:
+    return c.model_copy(update={"cancelled_on": on, "paused_on": None})
+
+
+def next_check(c: Clock, warn_days: tuple[int, ...], untouched_share: float | None) -> date | None:
+    """The next day something may happen to this clock by itself (a warning, the breach, the
+    untouched flag): what the ticker looks for. None: nothing will."""
+    if not c.running:
+        return None
+    days = [c.due_on + timedelta(days=1)] if c.breached_on is None else []
+    days += [c.due_on - timedelta(days=w) for w in pending_warnings(c, warn_days)]
+    if untouched_share is not None and c.untouched_on is None and c.kind == "duty":
+        days.append(untouched_day(c, untouched_share))
+    return min(days) if days else None
+
+
+def pending_warnings(c: Clock, warn_days: tuple[int, ...]) -> list[int]:
+    """The pre-warnings still to give (days before the last day), if the clock is not breached."""
+    if c.breached_on is not None:
+        return []
+    return [w for w in warn_days if c.warned is None or w < c.warned]
+
+
+def untouched_day(c: Clock, share: float) -> date:
+    return c.starts_on + timedelta(days=int((c.due_on - c.starts_on).days * share))
