@@ -51,7 +51,7 @@ def test_every_service_has_every_role():
 
 
 @pytest.mark.parametrize("name", sorted(APPS))
-def test_service_environment_matches_and_validates_its_settings(name):
+def test_service_environment_matches_and_validates_its_settings(name, monkeypatch):
     env = APPS[name]["environment"]
     service = env["XF_SERVICE"]
     assert name.startswith(service)
@@ -59,8 +59,12 @@ def test_service_environment_matches_and_validates_its_settings(name):
     known = {f"XF_{f.upper()}" for f in cls.model_fields}
     unknown = {k for k in env if k.startswith("XF_")} - known
     assert not unknown, f"{name}: variables no setting reads: {unknown}"
-    values = {k[3:].lower(): substituted(str(v)) for k, v in env.items() if k.startswith("XF_")}
-    settings = cls(**values)  # raises if anything required is missing or the auth is incomplete
+    for k in [k for k in __import__("os").environ if k.startswith("XF_")]:
+        monkeypatch.delenv(k)
+    for k, v in env.items():  # as the container sees them: environment variables, parsed by the settings
+        if k.startswith("XF_"):
+            monkeypatch.setenv(k, substituted(str(v)))
+    settings = cls()  # raises if anything required is missing or the auth is incomplete
     assert settings.auth_mode == "jwt" and settings.demo_tokens_path is None
 
 

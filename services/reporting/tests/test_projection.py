@@ -87,3 +87,65 @@ def test_deadlines_are_set_and_met_separately():
                                                                         date(2026, 11, 21), False)
     assert status(None) == "registered"
     assert SYSTEM.role == "system"
+
+
+D = date(2026, 11, 21)
+
+
+def sup(payload, seq):
+    return new_envelope(payload, subject="c", sequence=seq, actor=SYSTEM)
+
+
+def test_the_stage_follows_the_case_through_its_life_and_never_moves_back():
+    life = [env(REGISTERED), env(ev.CaseAssigned(case_id="c", unit="S1-HR", subsidiary="S1", rule_id="r", basis="b",
+                                                 first_unit="S1-HR")),
+            env(ev.CaseAccepted(case_id="c", unit="S1-HR", accepted_on=D, automatic=True), 2),
+            sup(ev.ReplyServed(case_id="c", draft=1, served_on=D, method="当面", receipt="签收"), 5),
+            sup(ev.EvaluationRecorded(case_id="c", target="responsible_unit", grade="不满意", via="查询码",
+                                      collected_by="petitioner", on=D), 6),
+            sup(ev.ReviewRequested(case_id="c", level="复查", requested_on=D, reviewing_unit="HQ-XFB", basis="b"), 7),
+            sup(ev.ReviewOpinionIssued(case_id="c", level="复查", decision="维持", content_sealed="SEALED-OPINION",
+                                       by_unit="HQ-XFB", issued_on=D), 8),
+            sup(ev.CaseFinalised(case_id="c", on=D, basis="第三十六条第三款"), 9)]
+    report, _ = fold(life)
+    v = report.view
+    assert (v["stage"], v["final_on"], v["evaluation_responsible_unit"], v["evaluation_responsible_unit_by"]) == (
+        "final", D, "不满意", "petitioner")
+    assert v["review_level"] == "复查" and v["reviewing_unit"] == "HQ-XFB" and v["first_unit"] == "S1-HR"
+    late, _ = apply(report, life[3])  # a late copy of an earlier supervision event
+    assert late.view["stage"] == "final"
+    assert "SEALED-OPINION" not in json.dumps([report.view, report.new_timeline], default=str)
+
+
+def test_a_clock_that_starts_again_starts_afresh_but_an_early_outcome_is_kept():
+    first = sup(ev.DeadlineSet(case_id="c", clock="order:1", starts_on=D, period=10, unit_of_period="calendar_days",
+                               due_on=date(2026, 12, 1), basis="第四十条"), 1)
+    breached = sup(ev.DeadlineBreached(case_id="c", clock="order:1", due_on=date(2026, 12, 1), on=date(2026, 12, 2)), 2)
+    again = sup(ev.DeadlineSet(case_id="c", clock="order:1", starts_on=date(2026, 12, 2), period=10,
+                               unit_of_period="calendar_days", due_on=date(2026, 12, 14), basis="第四十条"), 3)
+    report, _ = fold([first, breached, again])
+    d = report.deadlines["order:1"]
+    assert (d["due_on"], d["breached_on"]) == (date(2026, 12, 14), None)
+
+
+def test_urgent_cases_alert_every_unit_told_and_escalations_alert_the_new_issuer():
+    report, emitted = fold([env(REGISTERED), sup(ev.UrgentFlagged(case_id="c", by_unit="S1-XFB", reason_sealed="r",
+                                                                  notified=["S1-XFB", "HQ-XFB"], on=D), 1),
+                            sup(ev.OrderEscalated(case_id="c", order_no=1, level="headquarters", issued_by="HQ-XFB",
+                                                  feedback_due_on=D, on=D), 2)])
+    kinds = sorted((a.kind, a.unit) for a in emitted)
+    assert kinds == [("order_escalated", "HQ-XFB"), ("urgent", "HQ-XFB"), ("urgent", "S1-XFB")]
+    assert report.view["urgent"] is True
+    _, again = fold([sup(ev.UrgentFlagged(case_id="c", by_unit="S1-XFB", reason_sealed="r", notified=["S1-XFB"],
+                                          on=D), 1)])
+    assert again[0].alert_id == next(a.alert_id for a in emitted if a.kind == "urgent" and a.unit == "S1-XFB")
+
+
+def test_the_timeline_shows_every_event_without_its_sealed_text():
+    joint = env(ev.JointHandlingSet(case_id="c", lead_unit="S1-HR", on=D,
+                                    subtasks=[ev.Subtask(unit="S1-SB", task_sealed="SEALED-TASK", due_on=D)]), 3)
+    report, _ = fold([env(REGISTERED), joint])
+    line = report.new_timeline[-1]
+    assert line["detail"]["subtasks"] == [{"unit": "S1-SB", "due_on": "2026-11-21"}]
+    assert "SEALED-TASK" not in json.dumps(report.new_timeline, default=str)
+    assert "receipt_code_hash" not in report.new_timeline[0]["detail"]

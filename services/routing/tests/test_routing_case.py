@@ -314,3 +314,21 @@ def test_a_detection_suggestion_is_kept_beside_the_case_once():
     once = d.flagged(case, flag)
     assert d.flagged(once, flag) == once and once.suggestions[0].linked_case_ids == ("c0",)
     assert once.version == case.version  # a suggestion is not a decision: routing's stream is unchanged
+
+
+def test_a_move_to_another_organisation_after_acceptance_must_be_accepted_there():
+    case, _ = routed()  # accepted by S1-HR
+    [inside] = d.transfer(case, "S1-LTX", "转送", "r", TODAY, "S1", ORG)
+    assert not inside.needs_acceptance and evolve(case, inside).status == "accepted"
+    [away] = d.transfer(case, "S1-U1", "交办", "r", TODAY, "S1", ORG, report_due_on=date(2026, 12, 30))
+    moved = evolve(case, away)
+    assert away.needs_acceptance and moved.status == "assigned"
+    assert isinstance(d.accept(moved, TODAY)[0], CaseAccepted)
+
+
+def test_a_matter_final_after_re_review_is_refused_even_if_the_rule_accepted_it_meanwhile():
+    case, _ = routed()  # the rule accepted it before intake's detection flagged it
+    with pytest.raises(RoutingError, match="已受理"):
+        d.reject(case, "legal_channel", "诉讼", "r", TODAY)
+    [e] = d.reject(case, "final_after_re_review", None, "r", TODAY, linked_case_id="c0")
+    assert evolve(case, e).status == "rejected"

@@ -68,11 +68,20 @@ class Projection(Protocol, Generic[S]):
         """The states, from the rows each ``load`` query returned (in the same order)."""
         ...
 
-    def apply(self, state: S | None, event: Envelope) -> tuple[S | None, list[Event]]: ...
+    def apply(self, state: S | None, event: Envelope) -> tuple[S | None, list[Event | Elsewhere]]: ...
 
     def save(self, states: dict[str, S]) -> list[tuple[str, Sequence]]:
         """The INSERT statements (each with its parameters) that write these states back."""
         ...
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """An event a projection causes on another case's stream than the one it consumed (e.g. a
+    detection that a later registration repeats a matter made final now)."""
+
+    subject: str
+    event: Event
 
 
 @dataclass
@@ -111,7 +120,7 @@ def read_batch(conn: psycopg.Connection, consumer: str, projection: Projection, 
     script += loads
     results = run_script(conn, script, begin=begin)
     fresh = {str(r[0]) for r in results[0]}
-    found = dict(results[1]) if versions else {}
+    found = {c: 0 for c in case_ids} | dict(results[1]) if versions else {}  # 0: no events yet
     states = projection.states(results[-len(loads):]) if loads else {}
     return fresh, states, found
 
@@ -153,15 +162,27 @@ def apply_events(
             states[ev.subject] = changed[ev.subject] = state
         if emitted and emitting:
             tp = telemetry.traceparent_of(span) if span is not None and span.is_recording() else ev.traceparent
-            version = versions.get(ev.subject, 0)
-            caused += store.envelopes(ev.subject, version, emitted, SYSTEM, correlationid=ev.correlationid,
-                                      causationid=ev.id, traceparent=tp)
-            versions[ev.subject] = version + len(emitted)
+            for subject, events_ in _by_subject(ev.subject, emitted):
+                if subject not in versions:
+                    versions.update(store.versions(conn, [subject]))  # another case's stream: rare, one read
+                version = versions.get(subject, 0)
+                caused += store.envelopes(subject, version, events_, SYSTEM, correlationid=ev.correlationid,
+                                          causationid=ev.id, traceparent=tp)
+                versions[subject] = version + len(events_)
     writes = projection.save(dict(sorted(changed.items()))) if changed else []
     writes += visibility.statements([e for e in events if e.id in seen] + caused)
     if rejected:
         writes.append(dead(consumer, [e.id for e, _ in rejected]))
     return Applied(fresh, caused, rejected, writes)
+
+
+def _by_subject(subject: str, emitted: list) -> list[tuple[str, list[Event]]]:
+    """The caused events grouped by the stream they go to, in order (the consumed event's first)."""
+    groups: dict[str, list[Event]] = {}
+    for e in emitted:
+        target, event = (e.subject, e.event) if isinstance(e, Elsewhere) else (subject, e)
+        groups.setdefault(target, []).append(event)
+    return list(groups.items())
 
 
 class IdempotentConsumer:

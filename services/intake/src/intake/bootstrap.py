@@ -11,6 +11,7 @@ import yaml
 
 from backbone import bulk
 from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, CaseFinalised, PetitionFlagged, PetitionRegistered
+from backbone.consumer import Elsewhere
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 from backbone.sealing import Sealer
 
@@ -58,41 +59,54 @@ def intake(ctx: Context) -> Intake:
 
 class Detector:
     """Detection rules over the registrations (intake's ``registrations`` table, written with each
-    registration). Today: a new petition by a petitioner of a matter made final after 复核, on the
-    same issue, is flagged with a 不再受理 suggestion linked to the final case (Art 36 ¶3) — a
-    person confirms it in routing."""
+    registration). Today: a petition by a petitioner of a matter made final after 复核, on the same
+    issue, is flagged with a 不再受理 suggestion linked to the final case (Art 36 ¶3) — a person
+    confirms it in routing. It does not depend on which comes first: a registration finds the final
+    cases it repeats, and a finality finds the registrations that already repeat it."""
 
     emits = True
+    FLAG = "final_after_re_review"
     BASIS = "《信访工作条例》第三十六条第三款：复核终结后以同一事实和理由再次提出的，不再受理"
+    # for each case of the batch: the final cases it repeats, and the later registrations repeating it
     _MATCHES = (
-        "SELECT r.case_id, r.final, r.flagged, coalesce(array_agg(f.case_id::text ORDER BY f.received_at)"
-        " FILTER (WHERE f.case_id IS NOT NULL), '{}')"
-        " FROM registrations r LEFT JOIN registrations f ON f.final AND f.case_id <> r.case_id"
-        " AND f.issue_type = r.issue_type AND f.keys && r.keys AND r.keys <> '{}'"
+        "SELECT r.case_id, r.final, r.flagged,"
+        " coalesce(array_agg(f.case_id::text ORDER BY f.received_at) FILTER (WHERE f.final), '{}'),"
+        " coalesce(array_agg(f.case_id::text ORDER BY f.received_at)"
+        "   FILTER (WHERE NOT f.final AND f.received_at >= r.received_at AND NOT %s = ANY(f.flagged)), '{}')"
+        " FROM registrations r LEFT JOIN registrations f ON f.case_id <> r.case_id AND f.issue_type = r.issue_type"
+        " AND f.keys && r.keys AND r.keys <> '{}'"
         " WHERE r.case_id = ANY(%s::uuid[]) GROUP BY r.case_id, r.final, r.flagged"
     )
-    _SAVE = "UPDATE registrations r SET final = x.final, flagged = x.flagged FROM json_populate_recordset(NULL::registrations, %s::json) x WHERE r.case_id = x.case_id"
+    _SAVE = ("UPDATE registrations r SET final = r.final OR x.final,"
+             " flagged = ARRAY(SELECT DISTINCT unnest(r.flagged || x.flagged))"
+             " FROM json_populate_recordset(NULL::registrations, %s::json) x WHERE r.case_id = x.case_id")
 
     def load(self, case_ids):
-        return [(self._MATCHES, [bulk.array(case_ids)])]
+        return [(self._MATCHES, [self.FLAG, bulk.array(case_ids)])]
 
     def states(self, rows):
-        return {str(r[0]): {"final": r[1], "flagged": tuple(r[2]), "final_matches": tuple(r[3])} for r in rows[0]}
+        return {str(r[0]): {"final": r[1], "flagged": tuple(r[2]), "repeats": tuple(r[3]), "repeated_by": tuple(r[4]),
+                            "also_flag": ()} for r in rows[0]}
+
+    def _flag(self, case_id: str, final_case_ids) -> PetitionFlagged:
+        return PetitionFlagged(case_id=case_id, flag=self.FLAG, rule="final-same-issue",
+                               linked_case_ids=list(final_case_ids), suggestion="不再受理", basis=self.BASIS)
 
     def apply(self, state, event):
         p = event.payload
         if state is None:
             return state, []
-        if isinstance(p, CaseFinalised):
-            return ({**state, "final": True} if not state["final"] else state), []
-        if isinstance(p, PetitionRegistered) and state["final_matches"] and "final_after_re_review" not in state["flagged"]:
-            flag = PetitionFlagged(case_id=event.subject, flag="final_after_re_review", rule="final-same-issue",
-                                   linked_case_ids=list(state["final_matches"]), suggestion="不再受理", basis=self.BASIS)
-            return {**state, "flagged": (*state["flagged"], "final_after_re_review")}, [flag]
+        if isinstance(p, CaseFinalised) and not state["final"]:
+            later = [c for c in state["repeated_by"]]
+            return ({**state, "final": True, "also_flag": later},
+                    [Elsewhere(c, self._flag(c, [event.subject])) for c in later])
+        if isinstance(p, PetitionRegistered) and state["repeats"] and self.FLAG not in state["flagged"]:
+            return {**state, "flagged": (*state["flagged"], self.FLAG)}, [self._flag(event.subject, state["repeats"])]
         return state, []
 
     def save(self, states):
         rows = [{"case_id": case_id, "final": s["final"], "flagged": list(s["flagged"])} for case_id, s in states.items()]
+        rows += [{"case_id": c, "final": False, "flagged": [self.FLAG]} for s in states.values() for c in s["also_flag"]]
         return [(self._SAVE, [bulk.rows(rows)])]
 
 

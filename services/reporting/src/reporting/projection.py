@@ -130,7 +130,7 @@ def apply(report: CaseReport | None, env: Envelope) -> tuple[CaseReport, list[ev
             match p:
                 case ev.CaseAssigned(unit=unit):
                     view.update(assigned_unit=unit, unroutable_reason=None)
-                    if view.get("routing_status") in (None, "unroutable", "objected", "disputed"):
+                    if view.get("routing_status") in (None, "unroutable", "objected", "disputed") or p.needs_acceptance:
                         view["routing_status"] = "assigned"
                 case ev.CaseUnroutable(queue_unit=unit, reason=reason):
                     view.update(assigned_unit=unit, routing_status="unroutable", unroutable_reason=reason)

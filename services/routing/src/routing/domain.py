@@ -319,7 +319,7 @@ def evolve(case: RoutingCase, event: RoutingEvent) -> RoutingCase:
     c = case
     match event:
         case CaseAssigned():
-            if c.status in (None, "unroutable", "objected", "disputed"):
+            if c.status in (None, "unroutable", "objected", "disputed") or event.needs_acceptance:
                 status = "assigned"
             else:
                 status = c.status
@@ -414,8 +414,14 @@ def accept(case: RoutingCase, on: date) -> list[RoutingEvent]:
 
 def reject(case: RoutingCase, ground: str, legal_channel: str | None, reason_sealed: str, on: date,
            linked_case_id: str | None = None) -> list[RoutingEvent]:
-    """不予受理 with the ground and its article; a matter of another statutory procedure names it."""
-    _decidable(case, on)
+    """不予受理 with the ground and its article; a matter of another statutory procedure names it.
+    A matter the statute says is not accepted at all (Art 19 ¶3, Art 36 ¶3) is refused even if it
+    was accepted meanwhile (the rule table may accept automatically before detection has run): the
+    acceptance is withdrawn."""
+    if ground in ("same_matter_in_handling", "final_after_re_review") and case.status == "accepted":
+        _not_before_receipt(case, on)
+    else:
+        _decidable(case, on)
     if ground == "legal_channel":
         if legal_channel is None:
             raise RoutingError("属于其他法定途径的，须写明应当通过的法定途径（《信访工作条例》第三十一条）")
@@ -455,11 +461,12 @@ def transfer(case: RoutingCase, target: str, mode: str, reason_sealed: str, on: 
     if report_due_on is not None and report_due_on < on:
         raise RoutingError("报送期限不能早于交办之日")
     mode = "manual" if case.status == "unroutable" else mode
+    away = case.unit is not None and case.unit in org and org.organ_of(case.unit) != org.organ_of(target)
     return [CaseAssigned(case_id=case.case_id, unit=target, subsidiary=org.subsidiary_of(target),
                          rule_id="manual" if mode == "manual" else mode, basis=_transfer_basis(mode),
                          previous_unit=case.unit, reason_sealed=reason_sealed, mode=mode,
                          first_unit=case.first_unit or target, moves=case.moves + (case.status != "unroutable"),
-                         on=on, report_due_on=report_due_on)]
+                         on=on, report_due_on=report_due_on, needs_acceptance=away and case.status == "accepted")]
 
 
 def _transfer_basis(mode: str) -> str:
@@ -494,7 +501,8 @@ def decide_objection(case: RoutingCase, agreed: bool, by_unit: str, reason_seale
         return [ObjectionDecided(case_id=case.case_id, agreed=True, by_unit=by_unit, reason_sealed=reason_sealed, on=on),
                 CaseAssigned(case_id=case.case_id, unit=target, subsidiary=org.subsidiary_of(target), rule_id="returned",
                              basis=_transfer_basis("returned"), previous_unit=case.unit, mode="returned",
-                             first_unit=case.first_unit, moves=case.moves + 1, on=on)]
+                             first_unit=case.first_unit, moves=case.moves + 1, on=on,
+                             needs_acceptance=case.status == "accepted")]
     superior = org.common_superior(case.sender, case.unit)
     return [ObjectionDecided(case_id=case.case_id, agreed=False, by_unit=by_unit, reason_sealed=reason_sealed,
                              referred_to=superior, on=on)]

@@ -6,6 +6,7 @@ one process running its API, relay and consumers), as supervised child processes
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import secrets
@@ -215,6 +216,8 @@ class Stack:
         )
         if service in SEALING:
             env["XF_SEAL_KEY"] = self.seal_key(service)
+        if service == "supervision":  # opens intake's and routing's texts, to write statutory documents
+            env["XF_PEER_SEAL_KEYS"] = json.dumps({peer: self.seal_key(peer) for peer in ("intake", "routing")})
         if c.traces_dir is not None:
             env["XF_TRACES_DIR"] = str(c.traces_dir)
         if c.otlp_endpoint:

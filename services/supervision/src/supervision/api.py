@@ -10,6 +10,7 @@ the case's version in ``If-Match``; the answer is the case file with its ``ETag`
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
@@ -329,6 +330,26 @@ async def feedback(case_id: str, no: Annotated[int, Path(ge=1, le=10_000)], body
     return _answer(response, await usecases.order_feedback(_app(request), pool,
                                                            _cmd(case_id, principal, scope, if_match, body), no,
                                                            body.feedback))
+
+
+@cases.get("/documents", summary="案件的法定文书清单")
+async def documents(case_id: str, request: Request, scope: ScopeDep, pool: PoolDep) -> dict:
+    return await usecases.documents(_app(request), pool, case_id, scope)
+
+
+@cases.get("/documents/{kind}", summary="下载法定文书（DOCX 或 PDF）", response_class=Response,
+           responses={200: {"content": {"application/pdf": {}, "application/vnd.openxmlformats-officedocument"
+                                        ".wordprocessingml.document": {}}}})
+async def document(
+    case_id: str, request: Request, principal: PrincipalDep, scope: ScopeDep, pool: PoolDep,
+    kind: Literal["acceptance_notice", "rejection_notice", "transfer_form", "extension_notice", "reply",
+                  "review_opinion", "re_review_opinion", "order"],
+    format: Annotated[Literal["docx", "pdf"], Query()] = "docx",
+    n: Annotated[int | None, Query(ge=1, le=10_000, description="第几次转送 / 第几号督办")] = None,
+) -> Response:
+    content, media, filename = await usecases.document(_app(request), pool, case_id, scope, principal, kind, n, format)
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
 
 # -- the petitioner ------------------------------------------------------------------------------------------------

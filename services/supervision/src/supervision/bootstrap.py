@@ -25,6 +25,7 @@ from backbone.sealing import Sealer
 from . import store
 from .domain.calendar import WorkCalendar
 from .domain.case import CaseFile, Ctx, evolve, react, tick
+from .documents import load_templates
 from .domain.policy import Policy
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,6 +39,8 @@ class Supervision:
     policy: Policy
     sealer: Sealer
     templates: dict[str, dict]  # reply templates (deploy/seed/reply-templates.yaml)
+    documents: dict[str, dict]  # statutory document templates (deploy/seed/documents.yaml)
+    peers: dict[str, Sealer]  # other services' sealers, for documents only
     today: Callable[[], date] = days.today
 
     @property
@@ -48,8 +51,9 @@ class Supervision:
 def supervision(ctx: Context) -> Supervision:
     s = ctx.settings
     templates = yaml.safe_load(s.seed("reply-templates.yaml").read_text(encoding="utf-8"))["templates"]
+    peers = {name: Sealer(key.get_secret_value()) for name, key in s.peer_seal_keys.items()}
     return Supervision(ctx, WorkCalendar.load(s.seed("calendar.yaml")), Policy.load(s.seed("handling.yaml")),
-                       Sealer(s.seal_key.get_secret_value()), templates)
+                       Sealer(s.seal_key.get_secret_value()), templates, load_templates(s.seed("documents.yaml")), peers)
 
 
 class ClocksProjection:

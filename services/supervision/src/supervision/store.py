@@ -18,12 +18,16 @@ from backbone.visibility import Scope
 from .domain.case import CaseFile, next_check_on
 from .domain.policy import Policy
 
-CASE_COLUMNS = ("case_id", "case_no", "subsidiary", "unit", "stage", "version", "next_check_on", "state")
+CASE_COLUMNS = ("case_id", "case_no", "subsidiary", "unit", "stage", "version", "next_check_on", "state",
+                "petitioners_sealed", "summary_sealed")
+SEALED = {"petitioners_sealed", "summary_sealed"}  # written once, read only for documents
 CLOCK_COLUMNS = ("case_id", "clock", "kind", "unit", "starts_on", "period", "unit_of_period", "due_on", "basis",
                  "rolled_from", "paused_on", "extended_days", "met_on", "late", "breached_on", "cancelled_on")
 ORDER_COLUMNS = ("case_id", "order_no", "ground", "level", "issued_by", "to_unit", "issued_on", "feedback_due_on",
                  "feedback_on", "late", "escalations")
-_CASES = bulk.insert("cases", CASE_COLUMNS, bulk.update_all(("case_id",), CASE_COLUMNS))
+_CASES = bulk.insert("cases", CASE_COLUMNS, bulk.update_all(("case_id",), [c for c in CASE_COLUMNS if c not in SEALED])
+                     + ", petitioners_sealed = COALESCE(EXCLUDED.petitioners_sealed, cases.petitioners_sealed),"
+                     " summary_sealed = COALESCE(EXCLUDED.summary_sealed, cases.summary_sealed)")
 _CLOCKS = bulk.insert("clocks", CLOCK_COLUMNS, bulk.update_all(("case_id", "clock"), CLOCK_COLUMNS))
 _ORDERS = bulk.insert("orders", ORDER_COLUMNS, bulk.update_all(("case_id", "order_no"), ORDER_COLUMNS))
 _SELECT = "SELECT c.state::text FROM cases c"
@@ -44,7 +48,8 @@ def save(files: Sequence[CaseFile], policy: Policy) -> list[tuple[str, list[str]
     out = [(_CASES, [bulk.rows({
         "case_id": f.case_id, "case_no": f.case_no, "subsidiary": f.subsidiary, "unit": f.unit, "stage": f.stage,
         "version": f.version, "next_check_on": next_check_on(f, policy),
-        "state": orjson.Fragment(f.__pydantic_serializer__.to_json(f))} for f in files)])]
+        "state": orjson.Fragment(f.__pydantic_serializer__.to_json(f, exclude=SEALED)),
+        "petitioners_sealed": f.petitioners_sealed, "summary_sealed": f.summary_sealed} for f in files)])]
     clocks = [{"case_id": f.case_id, "clock": k.name, **k.model_dump(include=set(CLOCK_COLUMNS) - {"case_id", "clock"})}
               for f in files for k in f.clocks.values()]
     if clocks:
@@ -72,3 +77,10 @@ async def load_by_receipt(conn, receipt_hash: str, *, for_update: bool = False) 
                              (receipt_hash,))
     row = await cur.fetchone()
     return CaseFile.model_validate_json(row[0]) if row else None
+
+
+async def sealed_facts(conn, case_id: str) -> tuple[str | None, str | None]:
+    """intake's sealed petitioners and summary of a case (for its statutory documents)."""
+    cur = await conn.execute("SELECT petitioners_sealed, summary_sealed FROM cases WHERE case_id = %s", (case_id,))
+    row = await cur.fetchone()
+    return (row[0], row[1]) if row else (None, None)

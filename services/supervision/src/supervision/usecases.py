@@ -512,3 +512,69 @@ async def accountability(app: Supervision, pool, scope: Scope) -> dict:
     items = [{"unit": u, "unit_name": app.ctx.org.name(u), "orders": 0, "answered_late": 0, "unanswered": 0,
               "escalations": 0, "breached_clocks": 0, "breached_still_open": 0, **v} for u, v in sorted(units.items())]
     return {"count": len(items), "items": items}
+
+
+# -- statutory documents -----------------------------------------------------------------------------------------
+
+IDENTITY_ROLES = ("registrar", "handler", "leader", "admin")  # may see who the petitioners are
+
+
+async def documents(app: Supervision, pool, case_id: str, scope: Scope) -> dict:
+    from .documents import available
+
+    case_id = checked_case_id(case_id)
+    async with pool.connection() as conn:
+        f = await store.load_visible(conn, case_id, scope)
+    if f is None:
+        raise case_not_found(case_id)
+    return {"case_id": case_id, "documents": available(f)}
+
+
+async def document(app: Supervision, pool, case_id: str, scope: Scope, by: Principal, kind: str, n: int | None,
+                   fmt: str) -> tuple[bytes, str, str]:
+    """One statutory document of a case as DOCX or PDF: (content, media type, file name)."""
+    from . import documents as docs
+
+    case_id = checked_case_id(case_id)
+    async with pool.connection() as conn:
+        f = await store.load_visible(conn, case_id, scope)
+        if f is None:
+            raise case_not_found(case_id)
+        petitioners, summary = await store.sealed_facts(conn, case_id)
+    try:
+        doc = docs.fill(kind, n, f, _texts(app, f, petitioners, summary, by.role in IDENTITY_ROLES), app.ctx.org,
+                        app.policy, app.documents, app.today())
+    except docs.Unavailable as e:
+        raise NotFound(f"该案件还没有{docs.KIND_LABEL.get(kind, kind)}：{e}", kind=kind) from None
+    if fmt == "pdf":
+        return docs.pdf(doc), "application/pdf", doc.filename + ".pdf"
+    return docs.docx(doc), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", doc.filename + ".docx"
+
+
+def _texts(app: Supervision, f: CaseFile, petitioners: str | None, summary: str | None, identity: bool) -> dict:
+    """The sealed texts a document needs, opened with the key of the service that sealed them."""
+    intake, routing, own = app.peers.get("intake"), app.peers.get("routing"), app.sealer
+
+    def open_(sealer, sealed):
+        if not sealed:
+            return None
+        if sealer is None:
+            return "（本服务未配置该文本的密钥）"
+        return sealer.open(f.case_id, sealed)
+
+    if f.anonymous:
+        petitioner = "匿名信访人"
+    elif identity and petitioners and intake is not None:
+        petitioner = "、".join(p["name"] for p in open_(intake, petitioners))
+    else:
+        petitioner = "信访人"
+    return {
+        "petitioner": petitioner,
+        "summary": open_(intake, summary) if identity else None,
+        "refusal_reason": open_(routing, f.refusal.reason_sealed) if f.refusal else None,
+        "transfer_reasons": {i: open_(routing, t.reason_sealed) or "" for i, t in enumerate(f.transfers)},
+        "extension_reason": open_(own, f.extension_reason_sealed),
+        "drafts": {d.no: open_(own, d.content_sealed) or {} for d in f.drafts if d.content_sealed},
+        "opinions": {r.level: open_(own, r.content_sealed) or {} for r in f.reviews if r.content_sealed},
+        "order_notes": {o.no: open_(own, o.note_sealed) or "" for o in f.orders},
+    }

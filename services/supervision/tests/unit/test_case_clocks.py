@@ -331,3 +331,17 @@ def test_a_backdated_registration_breaches_two_clocks_at_once_and_each_gets_its_
     assert sorted(o.clock for o in orders) == ["acceptance_notice", "transfer"]
     assert sorted(o.order_no for o in orders) == [1, 2]
     assert {e.clock for e in due if isinstance(e, ev.DeadlineSet)} == {"order:1", "order:2"}
+
+
+def test_a_case_sent_to_another_organisation_after_acceptance_is_accepted_there_anew():
+    case = accepted()
+    moved = ev.CaseAssigned(case_id="c", unit="S1-U1", subsidiary="S1", rule_id="交办", basis="b", mode="交办",
+                            previous_unit="S1-HR", first_unit="S1-HR", moves=1, on=date(2026, 10, 9),
+                            report_due_on=date(2026, 12, 30), needs_acceptance=True)
+    case, _ = fold([moved], case)
+    assert case.clocks["handling"].cancelled_on == date(2026, 10, 9) and case.stage == "assigned"
+    assert case.clocks["transferred_notice"].unit == "S1-U1" and case.clocks["objection"].open
+    case, _ = fold([ev.CaseAccepted(case_id="c", unit="S1-U1", accepted_on=date(2026, 10, 12), automatic=False)], case)
+    assert case.clocks["handling"].starts_on == date(2026, 10, 12) and case.clocks["handling"].unit == "S1-U1"
+    assert case.clocks["transferred_notice"].met_on == date(2026, 10, 12)
+    assert case.clocks["objection"].cancelled_on == date(2026, 10, 12)

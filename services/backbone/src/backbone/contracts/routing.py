@@ -52,6 +52,8 @@ class CaseAssigned(RoutingEvent):
     moves: int = Field(default=0, ge=0, le=10_000)
     on: date | None = Field(default=None, description="the day the unit received it (starts Art 23 ¶3 clocks)")
     report_due_on: date | None = Field(default=None, description="交办: the day the handling report is due (Art 22)")
+    needs_acceptance: bool = Field(default=False, description="the case went to another organisation, which must "
+                                   "accept it anew (Art 23 ¶3); a move inside one keeps the acceptance")
 
 
 class CaseUnroutable(RoutingEvent):

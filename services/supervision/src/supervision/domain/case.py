@@ -69,9 +69,11 @@ class Draft(BaseModel):
     template: str
     by_unit: str
     on: date
+    content_sealed: str = ""
     approved: bool | None = None
     reviewed_by: str | None = None
     served_on: date | None = None
+    method: str | None = None
 
 
 class Evaluation(BaseModel):
@@ -92,6 +94,32 @@ class Review(BaseModel):
     external_body: str | None = None
     decision: str | None = None
     issued_on: date | None = None
+    content_sealed: str | None = None
+    by_unit: str | None = None
+
+
+class Transfer(BaseModel):
+    """A move of the case to another unit (for the 转送/交办单)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit: str
+    previous_unit: str | None
+    mode: str
+    on: date
+    reason_sealed: str | None = None
+    report_due_on: date | None = None
+
+
+class Refusal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ground: str
+    basis: str
+    legal_channel: str | None
+    reason_sealed: str
+    on: date
+    unit: str
 
 
 class Order(BaseModel):
@@ -105,6 +133,7 @@ class Order(BaseModel):
     on: date
     feedback_due_on: date
     clock: str | None = None  # the breached clock it is about
+    note_sealed: str | None = None
     feedback_on: date | None = None
     late: bool | None = None
     escalations: int = 0
@@ -127,6 +156,9 @@ class CaseFile(BaseModel):
     category: str | None = None
     issue_type: str | None = None
     receipt_code_hash: str | None = None
+    anonymous: bool = False
+    petitioners_sealed: str | None = None  # sealed by intake: opened only to write statutory documents
+    summary_sealed: str | None = None
     # from routing
     unit: str | None = None
     first_unit: str | None = None
@@ -136,11 +168,16 @@ class CaseFile(BaseModel):
     accepted_on: date | None = None
     decided_on: date | None = None  # accepted or not accepted
     decision: str | None = None  # accepted | rejected
+    accepted_by: str | None = None
+    refusal: Refusal | None = None
+    transfers: tuple[Transfer, ...] = ()
     track: str | None = None
     # supervision's own
     stage: str = "registered"
     clocks: dict[str, Clock] = {}
     last_progress_on: date | None = None
+    extension_reason_sealed: str | None = None
+    extension_on: date | None = None
     drafts: tuple[Draft, ...] = ()
     served_on: date | None = None
     served_decision: str | None = None
@@ -231,7 +268,8 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
             case = case.model_copy(update=dict(
                 case_no=p.case_no, subsidiary=p.subsidiary, receiving_unit=p.receiving_unit, received_on=received_on,
                 category=case.category or p.category, issue_type=case.issue_type or p.issue_type,
-                receipt_code_hash=p.receipt_code_hash))
+                receipt_code_hash=p.receipt_code_hash, anonymous=p.anonymous, petitioners_sealed=p.petitioners_sealed,
+                summary_sealed=p.summary_sealed))
             holder = case.unit or p.receiving_unit
             if p.receiving_unit in org and org.get(p.receiving_unit).kind == "petition_office":
                 # 《信访工作条例》第二十二条: a petition office registers and sends a matter on within 15 days
@@ -253,11 +291,21 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
             previous = case.unit or p.previous_unit
             away = previous is not None and previous in org and p.unit in org and org.organ_of(previous) != org.organ_of(p.unit)
             case = case.model_copy(update=dict(unit=p.unit, moves=p.moves, first_unit=p.first_unit or case.first_unit))
+            if p.mode != "rule" and p.previous_unit is not None:
+                case = case.model_copy(update=dict(transfers=(*case.transfers, Transfer(
+                    unit=p.unit, previous_unit=p.previous_unit, mode=p.mode, on=on, reason_sealed=p.reason_sealed,
+                    report_due_on=p.report_due_on))))
             if case.first_moved_on is None and p.previous_unit is not None:
                 case = case.model_copy(update=dict(first_moved_on=on, first_moved_away=away))
             if case.received_on is not None:
                 if p.previous_unit is not None and p.unit != case.receiving_unit:
                     out += _met(case, "transfer", on)
+            if p.needs_acceptance:
+                # accepted elsewhere, now another organisation's: it accepts anew, and its own 60 days
+                # run from its own acceptance (Art 34 counts from 受理之日)
+                for name in ("handling", "track"):
+                    out += _cancel(case, name, on, "案件已转交其他单位重新受理")
+                case = case.model_copy(update=dict(stage="assigned", accepted_on=None, decided_on=None, decision=None))
             if away:
                 # the holder's notice is done by sending it on (it tells the petitioner where it went);
                 # the receiving organisation answers within 15 days or objects within 5 working days
@@ -266,7 +314,8 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
                     out += _met(case, notice, on)
                 out += _cancel(case, "objection", on, "案件已转至其他单位")
                 out.append(_set(case, "transferred_notice", "transferred_notice", on, cal, unit=p.unit))
-                out.append(_set(case, "objection", "objection", on, cal, unit=p.unit))
+                if p.mode not in ("returned", "superior_decision"):  # the sender, or the unit its superior named, cannot object again
+                    out.append(_set(case, "objection", "objection", on, cal, unit=p.unit))
             if p.mode == "交办" and p.report_due_on is not None:
                 out.append(_internal(case, "report", (p.report_due_on - on).days, on,
                                      ACT + "第二十二条：交办事项应当在规定期限内报送办理结果", cal, unit=p.unit,
@@ -279,7 +328,8 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
             case = case.model_copy(update=dict(category=p.category, issue_type=p.issue_type))
         case ev.CaseAccepted(accepted_on=on):
             case = case.model_copy(update=dict(accepted_on=on, decided_on=on, decision="accepted", unit=p.unit,
-                                               category=p.category or case.category, stage="accepted"))
+                                               accepted_by=p.unit, category=p.category or case.category,
+                                               stage="accepted"))
             if case.received_on is not None or case.open_clock("transferred_notice"):
                 notice = _open_notice(case)
                 out += _met(case, notice, on) if notice else []
@@ -291,7 +341,9 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
                 out.append(_internal(case, "track", policy.tracks[case.track], on, f"集团分类办理时限（{case.track}）",
                                      cal, unit=p.unit))
         case ev.CaseRejected(rejected_on=on):
-            case = case.model_copy(update=dict(decided_on=on, decision="rejected", stage="rejected"))
+            case = case.model_copy(update=dict(decided_on=on, decision="rejected", stage="rejected", refusal=Refusal(
+                ground=p.ground, basis=p.basis, legal_channel=p.legal_channel, reason_sealed=p.reason_sealed, on=on,
+                unit=p.unit)))
             notice = _open_notice(case)
             out += _met(case, notice, on) if notice else []
             for name in ("objection", "transfer", "handling"):
@@ -360,6 +412,7 @@ def evolve(case: CaseFile, e: ev.Event) -> CaseFile:
             if c is not None:
                 clock(e.clock, extended_days=e.days, original_due_on=c.due_on, due_on=e.due_on, warned=None,
                       breached_on=None)
+            upd.update(extension_reason_sealed=e.reason_sealed, extension_on=e.approved_on)
         case ev.DeadlineWarned():
             clock(e.clock, warned=e.days_left)
         case ev.DeadlineBreached():
@@ -372,7 +425,7 @@ def evolve(case: CaseFile, e: ev.Event) -> CaseFile:
             upd["last_progress_on"] = max(e.on, case.last_progress_on or e.on)
         case ev.ReplyDrafted():
             upd["drafts"] = (*case.drafts, Draft(no=e.draft, stage=e.stage, decision=e.decision, template=e.template,
-                                                 by_unit=e.by_unit, on=e.on))
+                                                 by_unit=e.by_unit, on=e.on, content_sealed=e.content_sealed))
         case ev.ReplyReviewed():
             upd["drafts"] = tuple(d.model_copy(update={"approved": e.approved, "reviewed_by": e.by})
                                   if d.no == e.draft else d for d in case.drafts)
@@ -380,8 +433,8 @@ def evolve(case: CaseFile, e: ev.Event) -> CaseFile:
             served = next(d for d in case.drafts if d.no == e.draft)
             upd.update(served_on=e.served_on, served_decision=served.decision, stage="replied",
                        evaluations={}, expired=(),
-                       drafts=tuple(d.model_copy(update={"served_on": e.served_on}) if d.no == e.draft else d
-                                    for d in case.drafts))
+                       drafts=tuple(d.model_copy(update={"served_on": e.served_on, "method": e.method})
+                                    if d.no == e.draft else d for d in case.drafts))
         case ev.AgreementSigned():
             upd.update(agreement_on=e.signed_on, stage="replied", evaluations={}, expired=())
         case ev.CaseClosed():
@@ -402,7 +455,8 @@ def evolve(case: CaseFile, e: ev.Event) -> CaseFile:
         case ev.ReviewOpinionIssued():
             reviews = list(case.reviews)
             i = max(i for i, r in enumerate(reviews) if r.level == e.level)
-            reviews[i] = reviews[i].model_copy(update={"decision": e.decision, "issued_on": e.issued_on})
+            reviews[i] = reviews[i].model_copy(update={"decision": e.decision, "issued_on": e.issued_on,
+                                                       "content_sealed": e.content_sealed, "by_unit": e.by_unit})
             upd.update(reviews=tuple(reviews), stage="reviewed" if e.level == "复查" else "re_reviewed")
         case ev.CaseFinalised():
             upd.update(final_on=e.on, stage="final")
@@ -411,7 +465,7 @@ def evolve(case: CaseFile, e: ev.Event) -> CaseFile:
         case ev.OrderIssued():
             upd["orders"] = (*case.orders, Order(no=e.order_no, ground=e.ground, level=e.level, issued_by=e.issued_by,
                                                  to_unit=e.to_unit, on=e.on, feedback_due_on=e.feedback_due_on,
-                                                 clock=e.clock))
+                                                 clock=e.clock, note_sealed=e.note_sealed))
         case ev.OrderFeedback():
             upd["orders"] = tuple(o.model_copy(update={"feedback_on": e.on, "late": e.late}) if o.no == e.order_no else o
                                   for o in case.orders)

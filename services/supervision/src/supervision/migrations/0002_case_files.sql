@@ -53,3 +53,7 @@ CREATE TABLE orders (
 CREATE INDEX orders_open ON orders (feedback_due_on, case_id, order_no) WHERE feedback_on IS NULL;
 CREATE INDEX orders_unit ON orders (to_unit);
 CREATE INDEX cases_receipt ON cases ((state->>'receipt_code_hash')) WHERE state->>'receipt_code_hash' IS NOT NULL;
+-- intake's sealed identity and summary (opened only to write statutory documents), kept beside the
+-- file and out of the document every event reads and writes
+ALTER TABLE cases ADD COLUMN petitioners_sealed text;
+ALTER TABLE cases ADD COLUMN summary_sealed text;
