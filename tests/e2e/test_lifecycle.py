@@ -72,6 +72,7 @@ def test_one_case_through_its_whole_life(api, petition):
     f = supervision_file(api, case_id, want=lambda f: any(k["clock"] == "handling" and k["unit"] == "S1-U1"
                                                           and k["state"] != "cancelled" for k in f["clocks"]))
     handling = next(k for k in f["clocks"] if k["clock"] == "handling" and k["state"] != "cancelled")
+    assert supervision_file(api, case_id, want=lambda f: f["leader"])["leader"] == "s1-leader"  # 包案, in every view
     assert handling["basis"] == "《信访工作条例》第三十四条" and handling["starts_on"] == TODAY.isoformat()
 
     # 延期: a leader above approves at most 30 days, once
@@ -268,3 +269,68 @@ def test_an_objection_returns_the_case_only_when_the_sender_agrees(api, petition
     assert (r["unit"], r["status"], r["mode"]) == ("S1-HR", "assigned", "returned")
     f = supervision_file(api, case_id, want=lambda f: clock(f, "objection")["met_on"] is not None)
     assert clock(f, "objection")["late"] is False
+
+
+def test_joint_handling_recusal_investigation_hearing_agreement_closure_and_urgency(api, petition):
+    created = ok(api.register(petition(issue_type="social_insurance_transfer", category="申诉求决类")), 201)
+    case_id = created["case_id"]
+    api.case_in_reporting(case_id, want=lambda c: c["status"] == "accepted" and c["assigned_unit"] == "S1-SB")
+    cases = f"/cases/{case_id}"
+    # 主办 S1-SB, 协办 S1-LTX with its own task and deadline
+    due = (TODAY + timedelta(days=10)).isoformat()
+    ok(api.call("routing", "POST", f"{cases}/joint-handling", "demo-s1-handler",
+                json={"subtasks": [{"unit": "S1-LTX", "task": "核对退休人员名册", "due_on": due}]}))
+    f = supervision_file(api, case_id, want=lambda f: any(k["clock"] == "subtask:S1-LTX" for k in f["clocks"]))
+    assert clock(f, "subtask:S1-LTX")["due_on"] >= due
+    # 回避: the handler withdraws and from then on does not see the case, in any service
+    ok(api.call("routing", "POST", f"{cases}/handler", "demo-s1-leader", json={"handler": "s1-handler", "unit": "S1"}))
+    assert api.call("reporting", "GET", cases, "demo-s1-handler").status_code == 200
+    ok(api.call("routing", "POST", f"{cases}/recusal", "demo-s1-leader",
+                json={"handler": "s1-handler", "reason": "信访人系其近亲属", "replaced_by": "s1-leader"}))
+    def hidden():
+        for service, path in (("routing", cases), ("reporting", cases), ("supervision", cases),
+                              ("intake", f"/petitions/{case_id}")):
+            assert api.call(service, "GET", path, "demo-s1-handler").status_code == 404, service
+
+    api.eventually(hidden)
+    ok(api.call("routing", "POST", f"{cases}/investigations", "demo-s1-leader",
+                json={"investigators": ["s1-leader"], "units": ["S1-SB", "S1-LTX"], "place": "社保中心",
+                      "persons_heard": "经办人两名", "findings": "移交时漏报一人"}))
+    # a hearing pauses the handling clock; its days are not counted
+    f = ok(api.call("supervision", "POST", f"{cases}/clocks/handling/pause", "demo-s1-leader",
+                    json={"reason": "听证"}))
+    assert clock(f, "handling")["state"] == "paused"
+    f = ok(api.call("supervision", "POST", f"{cases}/clocks/handling/resume", "demo-s1-leader", json={}))
+    assert clock(f, "handling")["state"] in ("running", "due_soon")
+    # 重大紧急: every level above is told at once
+    ok(api.call("supervision", "POST", f"{cases}/urgent", "demo-s1-leader", json={"reason": "扬言集体上访"}))
+    c = api.case_in_reporting(case_id, want=lambda c: c["urgent"] and len([a for a in c["alerts"] if a["kind"] == "urgent"]) == 2)
+    assert {a["unit"] for a in c["alerts"] if a["kind"] == "urgent"} == {"S1-XFB", "HQ-XFB"}
+    # a 督办 given by hand, answered in writing
+    f = ok(api.call("supervision", "POST", f"{cases}/orders", "demo-hq-supervisor", json={"note": "请加快办理"}))
+    order = f["orders"][-1]
+    assert (order["level"], order["issued_by"], order["to_unit"]) == ("headquarters", "HQ-XFB", "S1-SB")
+    ok(api.call("supervision", "POST", f"{cases}/orders/{order['no']}/feedback", "demo-s1-leader",
+                json={"feedback": "已联系地方社保经办机构"}))
+    # settled by 调解协议书 instead of a reply; the leader approves the closure: 息诉罢访
+    ok(api.call("routing", "POST", f"{cases}/subtask-report", "demo-s1-leader", json={"report": "名册已核对"}))
+    f = ok(api.call("supervision", "POST", f"{cases}/agreement", "demo-s1-leader",
+                    json={"kind": "调解协议书", "content": "双方同意补办社保关系转移"}))
+    assert f["stage"] == "replied" and clock(f, "handling")["state"] == "met"
+    f = ok(api.call("supervision", "POST", f"{cases}/closure", "demo-s1-leader", json={"outcome": "息诉罢访"}))
+    assert f["stage"] == "closed" and f["outcome"] == "息诉罢访"
+    c = api.case_in_reporting(case_id, want=lambda c: c["stage"] == "closed")
+    types = {t["type"] for t in c["timeline"]}
+    assert {"case.joint_handling_set.v1", "case.handler_recused.v1", "case.investigation_recorded.v1",
+            "deadline.paused.v1", "deadline.resumed.v1", "case.urgent_flagged.v1", "supervision.order_issued.v1",
+            "supervision.order_feedback.v1", "case.subtask_reported.v1", "agreement.signed.v1", "case.closed.v1"} <= types
+    assert "信访人系其近亲属" not in str(c) and "双方同意" not in str(c)
+    # the evaluation window is open now; a 不满意 by phone sends the case back for 重办
+    ok(api.call("supervision", "POST", f"{cases}/evaluations", "demo-s1-xfb-supervisor",
+                json={"petition_office": "满意", "responsible_unit": "不满意", "via": "电话"}))
+    f = ok(api.call("supervision", "POST", f"{cases}/rehandling", "demo-s1-xfb-supervisor",
+                    json={"reason": "信访人对调解执行不满意"}))
+    assert f["stage"] == "rehandling" and clock(f, "rehandling")["unit"] == "S1-SB"
+    assert f["evaluations"]["responsible_unit"]["collected_by"] == "petition_office"
+    awaiting = ok(api.call("supervision", "GET", "/files", "demo-hq-supervisor", params={"which": "under_review"}))
+    assert case_id not in [i["case_id"] for i in awaiting["items"]]

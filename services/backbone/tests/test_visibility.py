@@ -55,6 +55,10 @@ def test_the_rule_in_words():
     # units taking part (first handler, sender, assisting and reviewing units) see it
     transferred = CaseUnits("S1-XFB", "S2-HR", None, involved=("S1-HR",))
     assert sees("p-S1-HR", transferred) and sees("p-S2-HR", transferred) and not sees("p-S3-HR", transferred)
+    # a petition office acts for its whole organisation: the group's office sees the group
+    direct = CaseUnits("S1-HR", "S1-HR", None)
+    assert sees("p-S1-XFB", direct) and not sees("p-S2-XFB", direct) and sees("p-HQ-XFB", direct)
+    assert not sees("p-HQ-XFB", CaseUnits("S1-XFB", "HQ-JJ", "HQ"))  # never when headquarters is accused
     # an accused person, or a handler who withdrew, never does, whatever their unit
     assert not sees("p-S1-HR", CaseUnits("S1-XFB", "S1-HR", None, excluded=("p-S1-HR",)))
     assert not sees("hq", CaseUnits("S1-XFB", "S1-HR", None, ("UNION",), excluded=("hq",)))

@@ -3,7 +3,8 @@
 A principal sees a case when
   - the case was received by, is held by (responsible / unroutable queue), or involves (the first
     unit to handle it, the unit that sent it, assisting units, reviewing units ...) a unit in the
-    principal's own subtree (headquarters, the root, sees every such case), or
+    principal's own subtree (headquarters, the root, sees every such case; a petition office's
+    subtree is its whole organisation's), or
   - the case is shared with the principal's own unit (the only way a union or government liaison
     sees anything),
 and never when the case accuses the principal's unit or a unit above it, names the principal as
@@ -60,12 +61,17 @@ class Scope:
 
     @classmethod
     def of(cls, principal: Principal, org: OrgTree) -> Scope:
+        # a petition office acts for its whole organisation (Art 15: it guides and supervises the
+        # units below): the group's office sees the group, a company's office the company
+        home = principal.unit
+        if principal.unit in org and org.get(principal.unit).kind == "petition_office":
+            home = org.organ_of(principal.unit)
         if principal.role in LIAISON_ROLES:
             subtree: frozenset[str] | None = frozenset()
-        elif org.parent_of(principal.unit) is None and org.get(principal.unit).kind == "headquarters":
+        elif org.parent_of(home) is None and org.get(home).kind == "headquarters":
             subtree = None
         else:
-            subtree = frozenset(org.subtree(principal.unit))
+            subtree = frozenset(org.subtree(home))
         return cls(subtree, principal.unit, tuple(org.ancestors_or_self(principal.unit)), principal.id)
 
     def allows(self, case: CaseUnits) -> bool:

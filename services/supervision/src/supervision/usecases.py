@@ -34,7 +34,7 @@ from .bootstrap import Supervision
 from .domain import case as dom
 from .domain.case import STAGE_LABEL, CaseFile, SupervisionError
 from .domain.clocks import status_as_of
-from .domain.policy import review_body
+from .domain.policy import review_body, supervision_chain
 
 STAFF = ("handler", "supervisor", "leader", "registrar")
 HANDLERS = ("handler", "leader")
@@ -275,8 +275,13 @@ async def flag_urgent(app, pool, cmd: Command, reason: str) -> dict:
 
 async def issue_order(app, pool, cmd: Command, ground: str, note: str | None) -> dict:
     def may(app_, f: CaseFile, by: Principal) -> None:
-        if f.unit is None or not app.ctx.org.is_within(f.unit, by.unit) or by.unit == f.unit:
-            raise NotAllowed("督办由承办单位的上级单位发出", unit=f.unit)
+        org = app.ctx.org
+        if f.unit is None:
+            raise NotAllowed("案件没有承办单位")
+        issuers = [issuer for _, issuer in supervision_chain(org, f.unit)]
+        above = org.is_within(f.unit, by.unit) and by.unit != f.unit
+        if not above and not any(org.is_within(i, by.unit) for i in issuers):
+            raise NotAllowed("督办由承办单位的上级单位或信访工作机构发出", unit=f.unit)
 
     return await _act(app, pool, cmd, ("supervisor", "leader"), may, lambda f, on: dom.issue_order(
         f, ground, cmd.by.unit, _seal(app, f, note), on, app.domain))
@@ -367,7 +372,7 @@ def view(app: Supervision, f: CaseFile, today: date) -> dict:
         "case_id": f.case_id, "case_no": f.case_no, "version": f.version, "unit": f.unit,
         "unit_name": app.ctx.org.name(f.unit), "first_unit": f.first_unit, "moves": f.moves,
         "stage": f.stage, "stage_label": STAGE_LABEL.get(f.stage, f.stage),
-        "category": f.category, "accepted_on": f.accepted_on, "last_progress_on": f.last_progress_on,
+        "category": f.category, "accepted_on": f.accepted_on, "leader": f.leader, "last_progress_on": f.last_progress_on,
         "clocks": [clock_view(k, today, warn) for k in sorted(f.clocks.values(), key=lambda k: (k.starts_on, k.name))],
         "drafts": [d.model_dump(mode="json") for d in f.drafts],
         "served_on": f.served_on, "agreement_on": f.agreement_on, "closed_on": f.closed_on, "outcome": f.outcome,

@@ -169,6 +169,7 @@ class CaseFile(BaseModel):
     decided_on: date | None = None  # accepted or not accepted
     decision: str | None = None  # accepted | rejected
     accepted_by: str | None = None
+    leader: str | None = None  # 领导包案
     refusal: Refusal | None = None
     transfers: tuple[Transfer, ...] = ()
     track: str | None = None
@@ -361,6 +362,8 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
                                      "主办、协办：协办单位在规定期限内报送协办情况（集团规定）", cal, unit=t.unit))
         case ev.SubtaskReported(unit=unit, on=on):
             out += _met(case, f"subtask:{unit}", on)
+        case ev.LeaderTookCase(leader=leader):
+            case = case.model_copy(update=dict(leader=leader))
         case ev.InvestigationRecorded(on=on):
             case = case.model_copy(update=dict(last_progress_on=max(on, case.last_progress_on or on)))
     case = case.model_copy(update=dict(stage=_routing_stage(case, p)))
