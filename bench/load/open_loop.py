@@ -13,11 +13,14 @@ import asyncio
 import json
 import sys
 import time
+from datetime import UTC, datetime
 
 import aiohttp
 
 TOKEN = "Bearer demo-s1-registrar"
-BODY = {"channel": "网上信访", "received_at": "2026-11-20T09:30:00+08:00", "receiving_unit": "S1-XFB",
+# received an hour ago whatever day the benchmark runs: no clock is overdue, no 督办 follows
+BODY = {"channel": "网上信访", "received_at": datetime.fromtimestamp(time.time() - 3600, UTC).isoformat(timespec="seconds"),
+        "receiving_unit": "S1-XFB",
         "category": "申诉求决类", "issue_type": "wages", "summary": "基准测试：三季度绩效工资未足额发放",
         "petitioners": [{"name": "基准", "unit": "S1-U2"}]}
 

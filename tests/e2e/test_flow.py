@@ -14,7 +14,7 @@ def test_registered_petition_reaches_reporting_with_assignment_and_deadlines(api
     assert created["case_no"].startswith("XF-2026-")
     assert created["receipt_code"]  # every petitioner follows the case with a query code
 
-    c = api.case_in_reporting(created["case_id"], want=lambda c: {"handling", "acceptance_notice", "transfer"}
+    c = api.case_in_reporting(created["case_id"], want=lambda c: {"handling", "acceptance_notice"}
                               <= {d["clock"] for d in c["deadlines"]} and c["status"] == "accepted")
     assert c["assigned_unit"] == "S1-HR"  # wages -> the petitioner's own subsidiary's HR (归口)
     assert c["status_label"] == "办理中"
@@ -27,8 +27,9 @@ def test_registered_petition_reaches_reporting_with_assignment_and_deadlines(api
     handling = clocks["handling"]
     assert "第三十四条" in handling["basis"]
     assert date.fromisoformat(handling["due_on"]) >= date.fromisoformat(handling["starts_on"])
-    # a petition office registered it: its duty to send it on within 15 days (Art 22) was met at once
-    assert "第二十二条" in clocks["transfer"]["basis"] and clocks["transfer"]["met_on"]
+    # a petition office registered it: one 15-day clock holds its duty to send it on (Art 22) and
+    # to tell the petitioner (Art 23 ¶2); routing to its own HR met neither, accepting met both
+    assert "第二十二条" in notice["basis"] and notice["met_on"]
     types = [t["type"] for t in c["timeline"]]
     for t in ("petition.registered.v1", "case.assigned.v1", "case.accepted.v1", "deadline.set.v1", "deadline.met.v1"):
         assert t in types
@@ -154,7 +155,7 @@ def test_a_petition_no_rule_can_route_waits_in_the_receiving_offices_queue_with_
     assert case_id not in [a["case_id"] for a in api.call("reporting", "GET", "/alerts", "demo-s1-supervisor").json()["items"]]
     # its statutory clock runs meanwhile: being unroutable is no excuse for a late notice
     clocks = api.call("supervision", "GET", f"/cases/{case_id}/deadlines", "demo-hq-supervisor").json()["clocks"]
-    assert {k["clock"] for k in clocks} == {"transfer", "acceptance_notice"} and not any(k["met_on"] for k in clocks)
+    assert {k["clock"] for k in clocks} == {"acceptance_notice"} and not any(k["met_on"] for k in clocks)
     # a person routes it by hand
     etag = api.call("routing", "GET", f"/cases/{case_id}", "demo-hq-supervisor").headers["ETag"]
     rr = api.call("routing", "POST", f"/cases/{case_id}/reassign", "demo-hq-supervisor", headers={"If-Match": etag},

@@ -52,7 +52,9 @@ def pdf_text(api, case_id: str, kind: str, token: str) -> str:
 
 
 def clock(f: dict, name: str) -> dict:
-    return next(k for k in f["clocks"] if k["clock"] == name)
+    found = [k for k in f["clocks"] if k["clock"] == name]
+    assert found, f"no {name} clock yet in {f['clocks']}"  # an AssertionError, so eventually() polls again
+    return found[0]
 
 
 def test_one_case_through_its_whole_life(api, petition):

@@ -41,7 +41,7 @@ def _all_projected(api, ids: list[str], timeout: float = 60) -> None:
             r = api.call("reporting", "GET", f"/cases/{case_id}", "demo-hq-analyst")
             assert r.status_code == 200, (case_id, r.text)
             c = r.json()
-            assert c["status"] == "accepted" and len(c["deadlines"]) == 3, c
+            assert c["status"] == "accepted" and len(c["deadlines"]) == 2, c
 
     api.eventually(check, timeout=timeout)
 
@@ -59,9 +59,9 @@ def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(api,
             "SELECT case_id, count(*) FROM reporting.timeline WHERE case_id = ANY(%s::uuid[]) GROUP BY case_id",
             (ids,),
         ).fetchall()
-    # registered, assigned, accepted, transfer set and met (Art 22), notice set and met (Art 23),
-    # handling set (Art 34): eight events per case
-    assert sorted({n for _, n in per_case}) == [8]
+    # registered, assigned, accepted, notice set and met (Art 22, 23), handling set (Art 34):
+    # six events per case
+    assert sorted({n for _, n in per_case}) == [6]
 
 
 def test_broker_restart_loses_nothing(api, stack, petition, database_url):
@@ -76,7 +76,7 @@ def test_broker_restart_loses_nothing(api, stack, petition, database_url):
 def test_one_trace_holds_spans_from_all_four_services(api, stack, petition):
     r = api.register(petition())
     case_id = r.json()["case_id"]
-    c = api.case_in_reporting(case_id, want=lambda c: len(c["timeline"]) >= 8)
+    c = api.case_in_reporting(case_id, want=lambda c: len(c["timeline"]) >= 6)
     trace_ids = {t["trace_id"] for t in c["timeline"]}
     assert len(trace_ids) == 1, trace_ids  # every event of the petition carries the same trace
     (trace_id,) = trace_ids
@@ -163,8 +163,8 @@ def test_supervised_system_survives_services_and_the_broker_being_killed_under_l
         ).fetchall()
         odd = conn.execute(
             "SELECT case_id, array_agg(type || ':' || coalesce(detail->>'clock', '') ORDER BY occurred_at) FROM reporting.timeline"
-            " WHERE case_id = ANY(%s::uuid[]) GROUP BY case_id HAVING count(*) <> 8", (list(acked.values()),)).fetchall()
-    assert sorted({n for (n,) in per_case}) == [8], odd  # nothing applied twice, nothing caused twice
+            " WHERE case_id = ANY(%s::uuid[]) GROUP BY case_id HAVING count(*) <> 6", (list(acked.values()),)).fetchall()
+    assert sorted({n for (n,) in per_case}) == [6], odd  # nothing applied twice, nothing caused twice
 
 
 def test_reporting_rebuilt_from_the_event_stores_equals_what_its_consumer_built(api, stack, petition, database_url):

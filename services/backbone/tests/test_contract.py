@@ -77,7 +77,9 @@ def test_every_registered_type_has_an_example_and_names_its_producer_and_topic()
     for e in EXAMPLES:
         cls = type(e)
         assert ev.event_class(cls.type) is cls
-        assert cls.topic == ev.SERVICE_TOPIC[cls.producer] and ev.producer_of_topic(cls.topic) == cls.producer
+        expected = ev.MILESTONE_TOPIC[cls.producer] if cls.milestone else ev.SERVICE_TOPIC[cls.producer]
+        assert cls.topic == expected and ev.producer_of_topic(cls.topic) == cls.producer
+        assert cls.topic in ev.topics_of(cls.producer)
         assert cls.type.rsplit(".", 1)[1] == "v1"
 
 

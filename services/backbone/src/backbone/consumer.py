@@ -59,6 +59,9 @@ class Projection(Protocol, Generic[S]):
     that the consumer can send a whole batch's reads in one round trip and its writes in another."""
 
     emits: bool
+    # the event types ``apply`` takes (None: every type). The others are not loaded, applied or
+    # tracked - only who may see their cases is recorded (idempotent, backbone.visibility)
+    wants: tuple[type[Event], ...] | None
 
     def load(self, case_ids: list[str]) -> list[tuple[str, Sequence]]:
         """The queries (each with its parameters) that read these cases' states."""
@@ -108,6 +111,11 @@ _TRANSIENT = (psycopg.OperationalError, psycopg.errors.DeadlockDetected, psycopg
               ConcurrencyConflict)
 
 
+def wanted(projection: Projection, events: Sequence[Envelope]) -> list[Envelope]:
+    types = getattr(projection, "wants", None)
+    return list(events) if types is None else [e for e in events if isinstance(e.payload, types)]
+
+
 def read_batch(conn: psycopg.Connection, consumer: str, projection: Projection, store: EventStore,
                events: Sequence[Envelope], *, begin: bool, versions: bool) -> tuple[set[str], dict, dict[str, int]]:
     """ONE round trip: (BEGIN,) insert the tracking rows returning the new ones, read the streams'
@@ -141,12 +149,15 @@ def apply_events(
     (``store.write_statement(applied.caused, *applied.writes)``) in the same transaction.
     ``span_for(event)`` may return a span whose context the caused events carry."""
     emitting = emit and projection.emits
-    fresh, states, versions = read_batch(conn, consumer, projection, store, events, begin=begin, versions=emitting)
+    taken = wanted(projection, events)
+    kept = {id(e) for e in taken}
+    passing = [e for e in events if id(e) not in kept]  # only their cases' scope is recorded
+    fresh, states, versions = read_batch(conn, consumer, projection, store, taken, begin=begin, versions=emitting)
     changed: dict[str, Any] = {}
     caused: list[Envelope] = []
     rejected: list[tuple[Envelope, str]] = []
     seen: set[str] = set()
-    for ev in events:
+    for ev in taken:
         if ev.id not in fresh or ev.id in seen:
             continue  # applied before, or a second copy in this very batch (a republish can deliver one)
         seen.add(ev.id)
@@ -170,7 +181,7 @@ def apply_events(
                                           causationid=ev.id, traceparent=tp)
                 versions[subject] = version + len(events_)
     writes = projection.save(dict(sorted(changed.items()))) if changed else []
-    writes += visibility.statements([e for e in events if e.id in seen] + caused)
+    writes += visibility.statements([e for e in taken if e.id in seen] + passing + caused)
     if rejected:
         writes.append(dead(consumer, [e.id for e, _ in rejected]))
     return Applied(fresh, caused, rejected, writes)
@@ -205,10 +216,15 @@ class IdempotentConsumer:
         self.broker = broker
         self.stop = stop or threading.Event()
         self.linger_ms = settings.consumer_linger_ms if linger_ms is None else linger_ms
+        # what is worth decoding: what the projection applies and what changes who may see a case
+        wants = getattr(projection, "wants", None)
+        self.reads = None if wants is None else (*wants, *visibility.SCOPED)
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
         self._conn: psycopg.Connection | None = None
+        self._unwritten: tuple[str, dict[tuple[str, int], int]] | None = None  # positions not yet stored
+        self._flushed_at = time.monotonic()
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self) -> None:
@@ -220,6 +236,7 @@ class IdempotentConsumer:
             while not self.stop.is_set():
                 epoch, records = source.poll(timeout_ms=200)
                 if not records:
+                    self._flush_positions()
                     continue
                 # a little patience turns many small batches into fewer larger ones: each batch
                 # costs about a millisecond of CPU whatever its size (see the module docstring)
@@ -231,8 +248,13 @@ class IdempotentConsumer:
                         break
                     records += more
                 self.handle(epoch or "", records)
+                self._flush_positions()
                 source.commit()
         finally:
+            try:
+                self._flush_positions(force=True)
+            except Exception:  # noqa: BLE001 - stopping: the positions are read again next time
+                pass
             source.close()
             close_quietly(self._conn)
 
@@ -240,7 +262,7 @@ class IdempotentConsumer:
         """Apply a batch: one transaction, or event by event if the batch cannot commit."""
         for r in records:
             try:
-                r.event = Envelope.decode(r.value, r.topic)
+                r.event = Envelope.decode(r.value, r.topic, only=self.reads)
             except PoisonEvent as e:
                 r.poison = f"undecodable: {e}"
         try:
@@ -256,9 +278,15 @@ class IdempotentConsumer:
 
     # -- one transaction ---------------------------------------------------------------------------
     def _apply(self, epoch: str, records: list[Record]) -> None:
+        events = [r.event for r in records if r.event is not None and r.poison is None]
+        if not events and not any(r.poison for r in records):
+            # nothing this consumer reads: no transaction, the positions are written with the next
+            # batch that has something (or within FLUSH_S). Read again after a crash, such records
+            # are skipped again; what is applied is deduplicated by its tracking rows anyway.
+            self._advance(epoch, records)
+            return
         conn = self._db()
         start = time.time_ns()
-        events = [r.event for r in records if r.event is not None and r.poison is None]
         topic_of = {r.event.id: r.topic for r in records if r.event is not None}
         spans: list = []
 
@@ -287,12 +315,8 @@ class IdempotentConsumer:
                 ids = [r.event.id for r in poison if r.event is not None and r.event.id not in refused]
                 if ids:
                     writes.append(dead(self.name, ids))
-            ends: dict[tuple[str, int], int] = {}
-            for r in records:
-                ends[(r.log, r.partition)] = max(ends.get((r.log, r.partition), 0), r.offset + 1)
-            writes.append((_POSITIONS, [bulk.rows(
-                {"consumer": self.name, "topic": t, "partition": p, "epoch": epoch, "next_offset": o}
-                for (t, p), o in sorted(ends.items()))]))
+            self._advance(epoch, records)
+            writes.append(self._positions_write())
             # with no caused events, nothing another service could see needs the disk first: a commit
             # lost in a crash loses its tracking rows and positions with it, and the events are read again
             write = self.store.write_statement(done.caused, *writes, durable=bool(done.caused))
@@ -300,6 +324,7 @@ class IdempotentConsumer:
             # executing it (575 -> 300 us a batch, measured), worth the COMMIT's own round trip
             positions = conn.execute(*write, prepare=True).fetchone()[0]
             conn.execute("COMMIT")
+        self._unwritten = None
         self.store.published(done.caused, positions)
         self.applied += len(done.fresh) - len(done.rejected)
         self.duplicates += len(events) - len(done.fresh)
@@ -314,6 +339,32 @@ class IdempotentConsumer:
              "messaging.batch.message_count": len(records), "xf.applied": len(done.fresh),
              "xf.caused": len(done.caused), "xf.dead_lettered": len(poison)},
         )
+
+    # -- positions ---------------------------------------------------------------------------------
+    FLUSH_S = 5.0
+
+    def _advance(self, epoch: str, records: list[Record]) -> None:
+        if self._unwritten is None or self._unwritten[0] != epoch:
+            self._unwritten = (epoch, {})
+        ends = self._unwritten[1]
+        for r in records:
+            ends[(r.log, r.partition)] = max(ends.get((r.log, r.partition), 0), r.offset + 1)
+
+    def _positions_write(self) -> tuple[str, list]:
+        epoch, ends = self._unwritten
+        return (_POSITIONS, [bulk.rows({"consumer": self.name, "topic": t, "partition": p, "epoch": epoch,
+                                        "next_offset": o} for (t, p), o in sorted(ends.items()))])
+
+    def _flush_positions(self, force: bool = False) -> None:
+        """Write positions advanced by batches that had nothing to apply (at most every FLUSH_S)."""
+        if self._unwritten is None or not self._unwritten[1]:
+            return
+        if not force and time.monotonic() - self._flushed_at < self.FLUSH_S:
+            return
+        self._flushed_at = time.monotonic()
+        statement, params = self._positions_write()
+        self._with_retries(lambda: self._db().execute(statement, params))
+        self._unwritten = None
 
     def _with_retries(self, fn) -> None:
         attempt = 0

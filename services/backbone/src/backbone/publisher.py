@@ -34,6 +34,14 @@ tracer = trace.get_tracer("backbone.publisher")
 _FORGET = "DELETE FROM outbox WHERE position = ANY(%s::bigint[])"
 
 
+def by_topic(envelopes: list[Envelope], positions: list[int]) -> list[tuple[str, list[tuple[Envelope, int]]]]:
+    """The events and their positions grouped by the topic each goes to, in order."""
+    groups: dict[str, list[tuple[Envelope, int]]] = {}
+    for env, position in zip(envelopes, positions, strict=True):
+        groups.setdefault(env.payload.topic, []).append((env, position))
+    return list(groups.items())
+
+
 class Publisher:
     def __init__(self, settings, broker: Broker):
         self.s = settings
@@ -53,11 +61,12 @@ class Publisher:
             return
         start = time.time_ns()
         try:
-            futures = self.broker.send(self.topic, [
-                (env.subject.encode(), env.encode(), [("traceparent", env.traceparent.encode())] if env.traceparent else None)
-                for env in envelopes])
-            for future, position in zip(futures, positions, strict=True):
-                future.add_callback(self._acknowledged, position).add_errback(self._failed)
+            for topic, group in by_topic(envelopes, positions):
+                futures = self.broker.send(topic, [
+                    (env.subject.encode(), env.encode(), [("traceparent", env.traceparent.encode())] if env.traceparent else None)
+                    for env, _ in group])
+                for future, (_, position) in zip(futures, group, strict=True):
+                    future.add_callback(self._acknowledged, position).add_errback(self._failed)
             self.sent += len(envelopes)
         except KafkaError as e:
             self._failed(e)

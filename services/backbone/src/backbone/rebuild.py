@@ -51,7 +51,7 @@ def rebuild(settings, consumer, store, sources: dict[str, tuple[str, str]] | Non
     """Rebuild ``consumer`` (a runtime.ConsumerDef) of ``settings.service``; ``sources`` maps a
     producing service to (database URL, schema) of its store (default: this database, schema = name)."""
     name = f"{settings.service}.{consumer.name}"
-    producers = [producer_of_topic(t) for t in consumer.topics]
+    producers = list(dict.fromkeys(producer_of_topic(t) for t in consumer.topics))  # a service may have two topics
     sources = sources or {p: (settings.database_url, p) for p in producers}
     started = time.monotonic()
     applied = 0

@@ -28,7 +28,7 @@ from opentelemetry.trace import SpanKind
 
 from . import bulk, telemetry
 from .broker import Broker, close_quietly
-from .contracts import SERVICE_TOPIC
+from .contracts import SERVICE_TOPIC, event_class, topics_of
 from .db import connect, run_script
 
 log = logging.getLogger("backbone.relay")
@@ -71,14 +71,17 @@ class Relay:
         """Send a batch and wait until the broker has all of it; one PRODUCER span per batch, linked
         to each event's trace."""
         start = time.time_ns()
-        futures = self.broker.send(self.topic, [
-            (r[1].encode(), bytes(r[5]), [("traceparent", r[4].encode())] if r[4] else None) for r in rows])
+        groups: dict[str, list[tuple]] = {}
+        for r in rows:  # each event to its class's topic (the service's, or its milestone topic)
+            groups.setdefault(event_class(r[3]).topic, []).append(r)
+        futures = [f for topic, group in groups.items() for f in self.broker.send(topic, [
+            (r[1].encode(), bytes(r[5]), [("traceparent", r[4].encode())] if r[4] else None) for r in group])]
         for f in futures:  # (the producer may have been replaced since, for a new topic generation)
             f.get(timeout=self.s.kafka_request_timeout_ms / 1000)  # raises the send's error, if any
         telemetry.batch_span(
             tracer, f"{self.topic} publish", SpanKind.PRODUCER, [r[4] for r in rows], start, time.time_ns(),
             {"messaging.system": "kafka", "messaging.operation.type": "publish", "xf.path": "relay",
-             "messaging.destination.name": self.topic, "messaging.batch.message_count": len(rows)},
+             "messaging.destination.name": ",".join(groups), "messaging.batch.message_count": len(rows)},
         )
 
     def _republish_all(self, conn: psycopg.Connection) -> int:
@@ -119,7 +122,8 @@ class Relay:
                             self.publisher.stop_going_first()
                         # never carry a producer (and its producer id) across broker incarnations
                         self.broker.reset_producer()
-                        self.broker.start_generations(self.topic)
+                        for topic in topics_of(self.s.service):
+                            self.broker.start_generations(topic)
                         n = self._republish_all(conn)
                         conn.execute(
                             "INSERT INTO relay_state (singleton, broker_epoch) VALUES (true, %s)"

@@ -126,7 +126,7 @@ _UPSERT = bulk.insert(
     " excluded = ARRAY(SELECT DISTINCT x FROM unnest(s.excluded || EXCLUDED.excluded) x ORDER BY x)",
     alias="s",
 )
-_SCOPED = (PetitionRegistered, CaseAssigned, CaseUnroutable, CaseClassified, HandlerRecused, JointHandlingSet,
+SCOPED = (PetitionRegistered, CaseAssigned, CaseUnroutable, CaseClassified, HandlerRecused, JointHandlingSet,
            ObjectionRaised, ObjectionDecided, ReviewRequested, OrderIssued)
 
 
@@ -135,7 +135,7 @@ def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for ev in events:
         p = ev.payload
-        if not isinstance(p, _SCOPED):
+        if not isinstance(p, SCOPED):
             continue
         row = rows.setdefault(ev.subject, {"case_id": ev.subject, "responsible_version": 0, "involved": [],
                                            "excluded": []})

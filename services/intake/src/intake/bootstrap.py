@@ -10,7 +10,14 @@ from pathlib import Path
 import yaml
 
 from backbone import bulk
-from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, CaseFinalised, PetitionFlagged, PetitionRegistered
+from backbone.contracts import (
+    TOPIC_INTAKE,
+    TOPIC_ROUTING,
+    TOPIC_SUPERVISION_MILESTONES,
+    CaseFinalised,
+    PetitionFlagged,
+    PetitionRegistered,
+)
 from backbone.consumer import Elsewhere
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 from backbone.sealing import Sealer
@@ -65,17 +72,20 @@ class Detector:
     cases it repeats, and a finality finds the registrations that already repeat it."""
 
     emits = True
+    wants = (PetitionRegistered, CaseFinalised)
     FLAG = "final_after_re_review"
     BASIS = "《信访工作条例》第三十六条第三款：复核终结后以同一事实和理由再次提出的，不再受理"
     # for each case of the batch: the final cases it repeats, and the later registrations repeating it
     _MATCHES = (
-        "SELECT r.case_id, r.final, r.flagged,"
-        " coalesce(array_agg(f.case_id::text ORDER BY f.received_at) FILTER (WHERE f.final), '{}'),"
-        " coalesce(array_agg(f.case_id::text ORDER BY f.received_at)"
-        "   FILTER (WHERE NOT f.final AND f.received_at >= r.received_at AND NOT %s = ANY(f.flagged)), '{}')"
-        " FROM registrations r LEFT JOIN registrations f ON f.case_id <> r.case_id AND f.issue_type = r.issue_type"
-        " AND f.keys && r.keys AND r.keys <> '{}'"
-        " WHERE r.case_id = ANY(%s::uuid[]) GROUP BY r.case_id, r.final, r.flagged"
+        "SELECT r.case_id, r.final, r.flagged, coalesce(m.repeats, '{}'), coalesce(m.repeated_by, '{}')"
+        " FROM registrations r LEFT JOIN LATERAL ("
+        "   SELECT array_agg(f.case_id::text ORDER BY f.received_at) FILTER (WHERE f.final) AS repeats,"
+        "          array_agg(f.case_id::text ORDER BY f.received_at) FILTER (WHERE NOT f.final"
+        "            AND f.received_at >= r.received_at AND NOT %s = ANY(f.flagged)) AS repeated_by"
+        "     FROM registrations f"  # the keys' index finds the same persons; nothing when there are no keys
+        "    WHERE f.keys <> '{}' AND f.keys && r.keys AND f.case_id <> r.case_id AND f.issue_type = r.issue_type"
+        " ) m ON r.keys <> '{}'"
+        " WHERE r.case_id = ANY(%s::uuid[])"
     )
     _SAVE = ("UPDATE registrations r SET final = r.final OR x.final,"
              " flagged = ARRAY(SELECT DISTINCT unnest(r.flagged || x.flagged))"
@@ -115,6 +125,7 @@ class _ScopeOnly:
     records that for every consumed event)."""
 
     emits = False
+    wants = ()  # nothing to apply: only who may see each case is recorded
 
     def load(self, case_ids):
         return []
@@ -141,6 +152,9 @@ SERVICE = ServiceDef(
     app=_app,
     # off the critical path (who may read a registration follows routing's decisions within a second):
     # it gathers a second's worth of events per batch, so it costs almost nothing per petition
-    consumers=lambda ctx: [ConsumerDef("scope", [TOPIC_ROUTING, TOPIC_SUPERVISION], _ScopeOnly(), linger_ms=1000),
-                           ConsumerDef("detector", [TOPIC_INTAKE, TOPIC_SUPERVISION], Detector())],
+    consumers=lambda ctx: [ConsumerDef("scope", [TOPIC_ROUTING], _ScopeOnly(), linger_ms=1000),
+                           # off the critical path too: a suggestion for the handler, within a fraction of a second
+                           # finality comes on supervision's milestone topic, not in its whole stream
+                           ConsumerDef("detector", [TOPIC_INTAKE, TOPIC_SUPERVISION_MILESTONES], Detector(),
+                                       linger_ms=200)],
 )

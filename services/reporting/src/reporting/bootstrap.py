@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION
+from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, TOPIC_SUPERVISION_MILESTONES
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 
 from . import projection, store
@@ -37,7 +37,8 @@ class ReportProjection:
 
 
 def consumers(ctx: Context) -> list[ConsumerDef]:
-    return [ConsumerDef("projector", [TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION], ReportProjection())]
+    return [ConsumerDef("projector", [TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, TOPIC_SUPERVISION_MILESTONES],
+                        ReportProjection())]
 
 
 def _app(ctx: Context):

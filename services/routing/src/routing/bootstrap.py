@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from backbone.contracts import TOPIC_INTAKE, TOPIC_SUPERVISION, PetitionFlagged, PetitionRegistered
+from backbone.contracts import TOPIC_INTAKE, PetitionFlagged, PetitionRegistered
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 from backbone.sealing import Sealer
 
@@ -44,6 +44,7 @@ class RoutingProjection:
     queued as unroutable at the receiving petition office."""
 
     emits = True
+    wants = (PetitionRegistered, PetitionFlagged)
 
     def __init__(self, app: Routing):
         self.app = app
@@ -80,6 +81,7 @@ SERVICE = ServiceDef(
     name="routing",
     migrations=MIGRATIONS,
     app=_app,
-    # supervision's events only for who may see a case (reviewing and supervising units)
-    consumers=lambda ctx: [ConsumerDef("router", [TOPIC_INTAKE, TOPIC_SUPERVISION], RoutingProjection(routing(ctx)))],
+    # (supervision's reviewing and supervising units are petition offices, which see their whole
+    # organisation anyway: routing needs none of supervision's events)
+    consumers=lambda ctx: [ConsumerDef("router", [TOPIC_INTAKE], RoutingProjection(routing(ctx)))],
 )

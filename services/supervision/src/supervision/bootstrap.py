@@ -15,6 +15,7 @@ import psycopg
 import yaml
 
 from backbone import days, visibility
+from backbone import contracts as ev
 from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING
 from backbone.db import connect
 from backbone.envelope import SYSTEM
@@ -61,6 +62,9 @@ class ClocksProjection:
     what is already due (a case registered or decided after the fact)."""
 
     emits = True
+    wants = (ev.PetitionRegistered, ev.CaseAssigned, ev.CaseUnroutable, ev.CaseClassified, ev.CaseAccepted,
+             ev.CaseRejected, ev.ObjectionRaised, ev.TrackSet, ev.LeaderTookCase, ev.JointHandlingSet,
+             ev.SubtaskReported, ev.InvestigationRecorded)
 
     def __init__(self, app: Supervision):
         self.app = app

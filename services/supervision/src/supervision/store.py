@@ -50,14 +50,15 @@ def save(files: Sequence[CaseFile], policy: Policy) -> list[tuple[str, list[str]
         "version": f.version, "next_check_on": next_check_on(f, policy),
         "state": orjson.Fragment(f.__pydantic_serializer__.to_json(f, exclude=SEALED)),
         "petitioners_sealed": f.petitioners_sealed, "summary_sealed": f.summary_sealed} for f in files)])]
+    # only what changed: the file's document holds every clock; the rows are for listings
     clocks = [{"case_id": f.case_id, "clock": k.name, **k.model_dump(include=set(CLOCK_COLUMNS) - {"case_id", "clock"})}
-              for f in files for k in f.clocks.values()]
+              for f in files for k in f.clocks.values() if k.name in f.dirty]
     if clocks:
         out.append((_CLOCKS, [bulk.rows(clocks)]))
     orders = [{"case_id": f.case_id, "order_no": o.no, "ground": o.ground, "level": o.level, "issued_by": o.issued_by,
                "to_unit": o.to_unit, "issued_on": o.on, "feedback_due_on": o.feedback_due_on,
                "feedback_on": o.feedback_on, "late": o.late, "escalations": o.escalations}
-              for f in files for o in f.orders]
+              for f in files for o in f.orders if f"#order:{o.no}" in f.dirty]
     if orders:
         out.append((_ORDERS, [bulk.rows(orders)]))
     return out

@@ -77,12 +77,14 @@ def test_registration_starts_the_notice_clock_with_its_article():
     assert case.clocks["acceptance_notice"].met_on is None
 
 
-def test_a_petition_office_also_owes_the_transfer_within_fifteen_days():
+def test_a_petition_office_owes_the_transfer_and_the_notice_within_the_same_fifteen_days():
     case, caused = fold([registered(), ASSIGNED])
-    transfer = case.clocks["transfer"]
-    assert "第二十二条" in transfer.basis and transfer.met_on == date(2026, 9, 25) and not transfer.late
+    notice = case.clocks["acceptance_notice"]
+    assert notice.basis == "《信访工作条例》第二十二条第一款、第二十三条第二款" and notice.met_on is None
     # the department of the same company takes over the company's notice duty: no 转送 clocks
-    assert "transferred_notice" not in case.clocks and case.clocks["acceptance_notice"].unit == "S1-XFB"
+    assert "transferred_notice" not in case.clocks and notice.unit == "S1-XFB"
+    case, _ = fold([ev.CaseAccepted(case_id="c", unit="S1-HR", accepted_on=date(2026, 9, 27), automatic=True)], case)
+    assert case.clocks["acceptance_notice"].met_on == date(2026, 9, 27)
 
 
 def test_the_same_clocks_whatever_order_registration_and_decisions_arrive_in():
@@ -324,13 +326,19 @@ def test_a_case_untouched_for_half_its_time_is_flagged_once():
     assert dom.next_check_on(noted, CTX.policy) > date(2026, 10, 28)  # nothing left for the ticker to retry
 
 
-def test_a_backdated_registration_breaches_two_clocks_at_once_and_each_gets_its_own_order():
+def test_a_backdated_registration_is_breached_at_once_and_brings_one_order():
     case, caused = fold([registered(received_at=datetime(2026, 1, 5, 2, tzinfo=UTC))])
     due = tick(case, date(2026, 12, 1), CTX)
     orders = [e for e in due if isinstance(e, ev.OrderIssued)]
-    assert sorted(o.clock for o in orders) == ["acceptance_notice", "transfer"]
-    assert sorted(o.order_no for o in orders) == [1, 2]
-    assert {e.clock for e in due if isinstance(e, ev.DeadlineSet)} == {"order:1", "order:2"}
+    assert [o.clock for o in orders] == ["acceptance_notice"]
+    assert {e.clock for e in due if isinstance(e, ev.DeadlineSet)} == {"order:1"}
+    # two breaches in one tick: each gets its own order number
+    case = act(case, due)
+    case = case.model_copy(update={"clocks": {**case.clocks, "objection": case.clocks["acceptance_notice"].model_copy(
+        update={"name": "objection", "breached_on": None})}})
+    later = tick(case.model_copy(update={"clocks": {**case.clocks, "report": case.clocks["objection"].model_copy(
+        update={"name": "report"})}}), date(2026, 12, 1), CTX)
+    assert sorted(o.order_no for o in later if isinstance(o, ev.OrderIssued)) == [2]
 
 
 def test_a_case_sent_to_another_organisation_after_acceptance_is_accepted_there_anew():

@@ -12,6 +12,7 @@ hash.
 
 from .base import (
     DATA_TOPICS,
+    MILESTONE_TOPIC,
     PrincipalId,
     REGISTRY,
     SERVICE_TOPIC,
@@ -24,6 +25,7 @@ from .base import (
     event_class,
     producer_of_topic,
     receipt_code_hash,
+    topics_of,
 )
 from .intake import Category, Channel, Flag, IntakeEvent, PetitionFlagged, PetitionRegistered
 from .reporting import AlertRaised, ReportingEvent
@@ -85,9 +87,10 @@ TOPIC_INTAKE = IntakeEvent.topic
 TOPIC_ROUTING = RoutingEvent.topic
 TOPIC_SUPERVISION = SupervisionEvent.topic
 TOPIC_REPORTING = ReportingEvent.topic
+TOPIC_SUPERVISION_MILESTONES = MILESTONE_TOPIC["supervision"]
 
 __all__ = [
-    "DATA_TOPICS", "REGISTRY", "SERVICE_TOPIC", "SERVICES", "TOPIC_BROKER_EPOCH", "TOPIC_DEAD_LETTER",
+    "DATA_TOPICS", "MILESTONE_TOPIC", "TOPIC_SUPERVISION_MILESTONES", "topics_of", "REGISTRY", "SERVICE_TOPIC", "SERVICES", "TOPIC_BROKER_EPOCH", "TOPIC_DEAD_LETTER",
     "TOPIC_INTAKE", "UnitId", "PrincipalId", "TOPIC_ROUTING", "TOPIC_SUPERVISION", "TOPIC_REPORTING",
     "Event", "UnknownEventType", "event_class", "producer_of_topic", "receipt_code_hash",
     "Category", "Channel", "Flag", "IntakeEvent", "PetitionRegistered", "PetitionFlagged",

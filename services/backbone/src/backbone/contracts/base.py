@@ -17,8 +17,16 @@ TOPIC_DEAD_LETTER = "xf.dead-letter.v1"
 TOPIC_BROKER_EPOCH = "xf.broker-epoch"
 # one topic per producing service, partitioned by case id (the record key)
 SERVICE_TOPIC = {s: f"xf.{s}.events.v1" for s in SERVICES}
-DATA_TOPICS = (*SERVICE_TOPIC.values(), TOPIC_DEAD_LETTER)
-_TOPIC_PRODUCER = {t: s for s, t in SERVICE_TOPIC.items()}
+# and for a service whose few milestones other services wait for, a topic of their own, so that
+# those services do not read the whole stream to find them (an event class says ``milestone``)
+MILESTONE_TOPIC = {"supervision": "xf.supervision.milestones.v1"}
+DATA_TOPICS = (*SERVICE_TOPIC.values(), *MILESTONE_TOPIC.values(), TOPIC_DEAD_LETTER)
+_TOPIC_PRODUCER = {t: s for s, t in SERVICE_TOPIC.items()} | {t: s for s, t in MILESTONE_TOPIC.items()}
+
+
+def topics_of(service: str) -> list[str]:
+    """Every topic a service publishes to."""
+    return [SERVICE_TOPIC[service]] + ([MILESTONE_TOPIC[service]] if service in MILESTONE_TOPIC else [])
 
 REGISTRY: dict[str, type[Event]] = {}
 
@@ -35,14 +43,17 @@ class Event(BaseModel):
     type: ClassVar[str] = ""
     producer: ClassVar[str] = ""
     topic: ClassVar[str] = ""
+    milestone: ClassVar[bool] = False  # published on the producer's milestone topic
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        if cls.producer and not cls.topic:
+        if cls.producer and (not cls.topic or "milestone" in cls.__dict__):
             if cls.producer not in SERVICE_TOPIC:
                 raise TypeError(f"{cls.__name__}: unknown producer {cls.producer!r}")
-            cls.topic = SERVICE_TOPIC[cls.producer]
+            if cls.milestone and cls.producer not in MILESTONE_TOPIC:
+                raise TypeError(f"{cls.__name__}: {cls.producer} has no milestone topic")
+            cls.topic = MILESTONE_TOPIC[cls.producer] if cls.milestone else SERVICE_TOPIC[cls.producer]
         if "type" in cls.__dict__:
             name, _, version = cls.type.rpartition(".")
             if not name or not version.startswith("v") or not cls.producer:

@@ -312,9 +312,11 @@ class ReviewOpinionIssued(SupervisionEvent):
 
 
 class CaseFinalised(SupervisionEvent):
-    """After 复核 the matter is final: the same facts and reasons are not accepted again (Art 36 ¶3)."""
+    """After 复核 the matter is final: the same facts and reasons are not accepted again (Art 36 ¶3).
+    A milestone: intake's detection waits for it without reading all of supervision's events."""
 
     type: ClassVar[str] = "case.finalised.v1"
+    milestone: ClassVar[bool] = True
 
     case_id: str = Field(max_length=36)
     on: date

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from backbone import contracts as ev
 from backbone.auth import OrgTree
@@ -41,7 +41,7 @@ ACT = "《信访工作条例》"
 NOTICE_CLOCKS = ("acceptance_notice", "transferred_notice")
 PAUSABLE = ("handling", "rehandling", "review", "re_review")
 # a breached duty clock of these kinds brings a 督办 order (Art 40: 超期、推诿、不执行)
-ORDERED_ON_BREACH = ("acceptance_notice", "transferred_notice", "transfer", "handling", "rehandling", "review",
+ORDERED_ON_BREACH = ("acceptance_notice", "transferred_notice", "handling", "rehandling", "review",
                      "re_review", "report", "followup", "subtask")
 TARGETS = ("petition_office", "responsible_unit")
 EVALUATION_BASIS = "国信发〔2022〕11号《信访事项办理群众满意度评价工作办法（试行）》（集团评价期限）"
@@ -192,6 +192,8 @@ class CaseFile(BaseModel):
     final_on: date | None = None
     urgent_on: date | None = None
     orders: tuple[Order, ...] = ()
+    # which clocks and orders changed since the file was read (not stored: tells the store what to write)
+    dirty: frozenset[str] = Field(default=frozenset(), exclude=True)
 
     def open_clock(self, name: str) -> Clock | None:
         c = self.clocks.get(name)
@@ -272,14 +274,13 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
                 receipt_code_hash=p.receipt_code_hash, anonymous=p.anonymous, petitioners_sealed=p.petitioners_sealed,
                 summary_sealed=p.summary_sealed))
             holder = case.unit or p.receiving_unit
-            if p.receiving_unit in org and org.get(p.receiving_unit).kind == "petition_office":
-                # 《信访工作条例》第二十二条: a petition office registers and sends a matter on within 15 days
-                out.append(_set(case, "transfer", "transfer", received_on, cal, unit=p.receiving_unit))
-                if case.first_moved_on is not None:
-                    out.append(ev.DeadlineMet(case_id=case.case_id, clock="transfer", on=case.first_moved_on,
-                                              late=case.first_moved_on > out[-1].due_on))
-            # 第二十三条第二款: the unit that received it tells the petitioner, within 15 days
+            # 第二十三条第二款: the unit that received it tells the petitioner, within 15 days, how it is
+            # handled. Received by a petition office, the same 15 days are also its duty to send the
+            # matter on (第二十二条): one clock, discharged by the same acts, citing both articles.
+            office = p.receiving_unit in org and org.get(p.receiving_unit).kind == "petition_office"
             notice = _set(case, "acceptance_notice", "acceptance_notice", received_on, cal, unit=holder)
+            if office:
+                notice = notice.model_copy(update={"basis": ACT + "第二十二条第一款、第二十三条第二款"})
             out.append(notice)
             done_on = case.first_moved_on if case.first_moved_away else case.decided_on
             if done_on is not None:
@@ -298,9 +299,6 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
                     report_due_on=p.report_due_on))))
             if case.first_moved_on is None and p.previous_unit is not None:
                 case = case.model_copy(update=dict(first_moved_on=on, first_moved_away=away))
-            if case.received_on is not None:
-                if p.previous_unit is not None and p.unit != case.receiving_unit:
-                    out += _met(case, "transfer", on)
             if p.needs_acceptance:
                 # accepted elsewhere, now another organisation's: it accepts anew, and its own 60 days
                 # run from its own acceptance (Art 34 counts from 受理之日)
@@ -347,7 +345,7 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
                 unit=p.unit)))
             notice = _open_notice(case)
             out += _met(case, notice, on) if notice else []
-            for name in ("objection", "transfer", "handling"):
+            for name in ("objection", "handling"):
                 out += _cancel(case, name, on, "不予受理")
         case ev.ObjectionRaised(on=on):
             out += _met(case, "objection", on)
@@ -478,6 +476,13 @@ def evolve(case: CaseFile, e: ev.Event) -> CaseFile:
                                                        "escalations": o.escalations + 1})
                                   if o.no == e.order_no else o for o in case.orders)
     upd["version"] = case.version + 1
+    touched = {e.clock} if isinstance(e, ev.DeadlineSet | ev.DeadlineMet | ev.DeadlinePaused | ev.DeadlineResumed
+                                      | ev.DeadlineExtended | ev.DeadlineWarned | ev.DeadlineBreached
+                                      | ev.DeadlineCancelled | ev.CaseUntouched) else set()
+    if isinstance(e, ev.OrderIssued | ev.OrderFeedback | ev.OrderEscalated):
+        touched.add(f"#order:{e.order_no}")
+    if touched:
+        upd["dirty"] = case.dirty | touched
     return case.model_copy(update=upd)
 
 
