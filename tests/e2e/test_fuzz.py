@@ -39,7 +39,10 @@ def _fuzz(stack, service, op, mode, failures):
     @given(case=op.as_strategy(generation_mode=mode))
     def run(case):
         for token in TOKENS:
-            response = case.call(base_url=stack.url(service), headers={"Authorization": f"Bearer {token}"})
+            response = case.call(base_url=stack.url(service), headers={"Authorization": f"Bearer {token}",
+                                                                           # its own client: its wrong query codes
+                                                                           # do not count against other tests
+                                                                           "X-Forwarded-For": "192.0.2.250"})
             if response.status_code >= 500:
                 failures.append((op.label, token, case.path_parameters, case.query, str(case.body)[:300],
                                  response.status_code, response.text[:300]))

@@ -69,6 +69,7 @@ EXAMPLES: list[ev.Event] = [
     ev.OrderFeedback(case_id="c", order_no=1, by_unit="S1-HR", feedback_sealed="f", late=False, on=D),
     ev.OrderEscalated(case_id="c", order_no=1, level="headquarters", issued_by="HQ-XFB", feedback_due_on=D, on=D),
     ev.AlertRaised(alert_id="a", kind="unroutable", unit="HQ-XFB", case_ids=["c"], raised_at=NOW, message="m"),
+    ev.PetitionMarked(case_id="c", mark="threat", value=True, reason_sealed="s"),
 ]
 
 

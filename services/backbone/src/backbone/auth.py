@@ -29,6 +29,9 @@ ROLES = {
     "admin",
 }
 LIAISON_ROLES = frozenset({"union_liaison", "government_liaison"})
+# the roles that may see who petitioners are, and what only identities reveal (a 信访老户 flag)
+IDENTITY_ROLES = frozenset({"registrar", "handler", "leader", "admin"})
+IDENTITY_FLAGS = frozenset({"frequent_petitioner"})
 
 
 @dataclass(frozen=True)

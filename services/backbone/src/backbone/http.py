@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from psycopg.types.json import Jsonb
@@ -29,18 +30,21 @@ from pydantic import BaseModel
 from psycopg_pool import AsyncConnectionPool
 
 from .auth import Authenticator, InvalidToken, OrgTree, Principal
+from . import ratelimit
 from .db import open_async_pool
-from .errors import Conflict, Invalid, NotAllowed, NotFound, Problem, Unauthenticated
+from .errors import Conflict, Invalid, NotAllowed, NotFound, Problem, TooManyRequests, Unauthenticated, field_error
 from .eventstore import ConcurrencyConflict
 from .visibility import Scope
 
 log = logging.getLogger("backbone.http")
 
-STATUS = {NotFound: 404, NotAllowed: 403, Unauthenticated: 401, Invalid: 422, Conflict: 409}
+STATUS = {NotFound: 404, NotAllowed: 403, Unauthenticated: 401, Invalid: 422, Conflict: 409, TooManyRequests: 429}
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429:
+        headers = {"Retry-After": str(extra.get("retry_after", 60))}
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
 
 
@@ -72,6 +76,10 @@ def create_app(
                    "exclude": lambda scope: scope.get("path") == "/health"},
     )
     app.state.ctx = ctx
+    app.state.limits = ratelimit.from_settings(settings)
+    if settings.portal_origins:  # the petitioner's portal calls /public from its own origin; no credentials
+        app.add_middleware(CORSMiddleware, allow_origins=settings.portal_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"], max_age=600)
     for r in routers:
         app.include_router(r)
 
@@ -94,11 +102,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
-        fields = [
-            {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"], "type": err["type"]}
-            for err in e.errors()
-        ]
-        return _error(422, "invalid_request", "请求中有字段不合格", fields=fields)
+        return _error(422, "invalid_request", "请求中有字段不合格", fields=[field_error(err) for err in e.errors()])
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, e: Exception) -> JSONResponse:

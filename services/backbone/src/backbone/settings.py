@@ -64,6 +64,13 @@ class BackboneSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535, description="port of the service's HTTP API")
     http_max_body_bytes: int = Field(default=262_144, ge=1024, description="larger request bodies get 413")
+    # the public (no login) endpoints, per client (backbone.ratelimit; `limits` notation)
+    public_rate: str = Field(default="60/minute", description="requests to the public endpoints")
+    public_failures: str = Field(default="10/10 minutes", description="lookups naming no case (wrong query codes)")
+    public_submissions: str = Field(default="10/hour", description="petitions submitted through the portal")
+    # where a petitioner's browser reaches each service's public API, and which origins may call it
+    public_urls: dict[str, str] = Field(default_factory=dict, description='{"reporting": "https://...", ...}')
+    portal_origins: list[str] = Field(default_factory=list, description="origins allowed to call /public (CORS)")
 
     seed_dir: Path = Field(description="folder with org.yaml, taxonomy.yaml, routing-rules.yaml, calendar.yaml")
     auth_mode: Literal["jwt", "demo"] = "jwt"
@@ -88,6 +95,14 @@ class BackboneSettings(BaseSettings):
     def _known_service(cls, v: str) -> str:
         if v not in SERVICES:
             raise ValueError(f"unknown service {v!r}")
+        return v
+
+    @field_validator("public_rate", "public_failures", "public_submissions")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        from limits import parse
+
+        parse(v)  # "10/hour", "60 per minute" ...: refused at start if it is not a rate
         return v
 
     @model_validator(mode="after")

@@ -24,7 +24,7 @@ from typing import Any
 from psycopg import sql
 
 from . import bulk
-from .auth import LIAISON_ROLES, OrgTree, Principal
+from .auth import IDENTITY_FLAGS, IDENTITY_ROLES, LIAISON_ROLES, OrgTree, Principal
 from .contracts import (
     CaseAssigned,
     CaseClassified,
@@ -58,6 +58,7 @@ class Scope:
     party: str  # the principal's own unit, matched against shared_with
     lineage: tuple[str, ...]  # the principal's unit and its ancestors: a case accusing one is hidden
     principal: str = ""  # a case excluding this principal is hidden
+    identity: bool = False  # the principal's role may see identities (and flags only they reveal)
 
     @classmethod
     def of(cls, principal: Principal, org: OrgTree) -> Scope:
@@ -72,7 +73,12 @@ class Scope:
             subtree = None
         else:
             subtree = frozenset(org.subtree(home))
-        return cls(subtree, principal.unit, tuple(org.ancestors_or_self(principal.unit)), principal.id)
+        return cls(subtree, principal.unit, tuple(org.ancestors_or_self(principal.unit)), principal.id,
+                   principal.role in IDENTITY_ROLES)
+
+    def flags(self, flags) -> list[str]:
+        """The flags this principal may see: 信访老户 only with identities."""
+        return [f for f in flags if self.identity or f not in IDENTITY_FLAGS]
 
     def allows(self, case: CaseUnits) -> bool:
         """The same rule in Python: for a case already loaded, and to check the SQL in tests."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,14 +16,17 @@ from backbone.contracts import (
     TOPIC_INTAKE,
     TOPIC_ROUTING,
     TOPIC_SUPERVISION_MILESTONES,
+    CaseClosed,
     CaseFinalised,
-    PetitionFlagged,
+    CaseRejected,
     PetitionRegistered,
 )
 from backbone.consumer import Elsewhere
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 from backbone.sealing import Sealer
 
+from . import detection
+from .classifier import Classifier
 from .domain import case_number
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -53,91 +58,137 @@ class Intake:
     receipt_key: bytes
     match_key: bytes  # keys the identity hashes that match a person across cases
     issue_types: frozenset[str]
+    rules: detection.Rules
+    issue_names: dict[str, str] = field(default_factory=dict)
     numbers: CaseNumbers = field(default_factory=CaseNumbers)
+    _classifier: Classifier | None = None
+    _training: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def classifier(self) -> Classifier:
+        """Trained from the group's examples on first use (2–3 s), not at every start."""
+        with self._training:
+            if self._classifier is None:
+                examples = yaml.safe_load(self.ctx.settings.seed("classifier-examples.yaml").read_text(encoding="utf-8"))
+                self._classifier = Classifier(examples["examples"])
+            return self._classifier
 
 
 def intake(ctx: Context) -> Intake:
     s = ctx.settings
     sealer = Sealer(s.seal_key.get_secret_value())
     taxonomy = yaml.safe_load(s.seed("taxonomy.yaml").read_text(encoding="utf-8"))
+    detection.words("预热")  # load jieba's dictionary now (0.7 s), not in the first registration
     return Intake(ctx, sealer, sealer.derive("receipt-code"), sealer.derive("petitioner-match"),
-                  frozenset(t["id"] for t in taxonomy["issue_types"]))
+                  frozenset(t["id"] for t in taxonomy["issue_types"]), detection_rules(ctx),
+                  {t["id"]: t["name"] for t in taxonomy["issue_types"]})
 
 
 class Detector:
-    """Detection rules over the registrations (intake's ``registrations`` table, written with each
-    registration). Today: a petition by a petitioner of a matter made final after 复核, on the same
-    issue, is flagged with a 不再受理 suggestion linked to the final case (Art 36 ¶3) — a person
-    confirms it in routing. It does not depend on which comes first: a registration finds the final
-    cases it repeats, and a finality finds the registrations that already repeat it."""
+    """The detection rules (``detection``, deploy/seed/detection.yaml) applied to each registration
+    against the registrations that share a person's key or the text's LSH bands; and what later
+    facts change: a matter closed (办结) or not accepted is no longer being handled, a matter final
+    after 复核 turns later repeats into 不再受理 suggestions (Art 36 ¶3). Findings are
+    ``petition.flagged.v1`` events, once per case and flag, on the flagged case's stream."""
 
     emits = True
-    wants = (PetitionRegistered, CaseFinalised)
-    FLAG = "final_after_re_review"
-    BASIS = "《信访工作条例》第三十六条第三款：复核终结后以同一事实和理由再次提出的，不再受理"
-    # for each case of the batch: the final cases it repeats, and the later registrations repeating it
+    wants = (PetitionRegistered, CaseClosed, CaseFinalised, CaseRejected)
     _MATCHES = (
-        "SELECT r.case_id, r.final, r.flagged, coalesce(m.repeats, '{}'), coalesce(m.repeated_by, '{}')"
-        " FROM registrations r LEFT JOIN LATERAL ("
-        "   SELECT array_agg(f.case_id::text ORDER BY f.received_at) FILTER (WHERE f.final) AS repeats,"
-        "          array_agg(f.case_id::text ORDER BY f.received_at) FILTER (WHERE NOT f.final"
-        "            AND f.received_at >= r.received_at AND NOT %s = ANY(f.flagged)) AS repeated_by"
-        "     FROM registrations f"  # the keys' index finds the same persons; nothing when there are no keys
-        "    WHERE f.keys <> '{}' AND f.keys && r.keys AND f.case_id <> r.case_id AND f.issue_type = r.issue_type"
-        " ) m ON r.keys <> '{}'"
-        " WHERE r.case_id = ANY(%s::uuid[])"
+        "SELECT to_json(r), (SELECT coalesce(json_agg(f), '[]') FROM ("
+        "   SELECT f.* FROM registrations f WHERE f.case_id <> r.case_id AND ("
+        "     (r.keys <> '{}' AND f.keys <> '{}' AND f.keys && r.keys)"
+        "     OR (r.bands <> '{}' AND f.bands <> '{}' AND f.bands && r.bands"
+        "         AND f.received_at BETWEEN r.received_at - %s * interval '1 day'"
+        "                               AND r.received_at + %s * interval '1 day'))"
+        "   ORDER BY f.received_at DESC LIMIT 1000) f)"
+        " FROM registrations r WHERE r.case_id = ANY(%s::uuid[])"
     )
-    _SAVE = ("UPDATE registrations r SET final = r.final OR x.final,"
+    _SAVE = ("UPDATE registrations r SET final = r.final OR x.final, closed = r.closed OR x.closed,"
+             " detected = r.detected OR x.detected,"
              " flagged = ARRAY(SELECT DISTINCT unnest(r.flagged || x.flagged))"
              " FROM json_populate_recordset(NULL::registrations, %s::json) x WHERE r.case_id = x.case_id")
 
+    def __init__(self, ctx: Context):
+        self.org = ctx.org
+        self.rules = detection_rules(ctx)
+        self._flagged: dict[str, set[str]] = {}  # flags given in this batch (cases may meet twice in one)
+
     def load(self, case_ids):
-        return [(self._MATCHES, [self.FLAG, bulk.array(case_ids)])]
+        self._flagged = {}
+        window = self.rules.duplicate_text.window_days
+        return [(self._MATCHES, [window, window, bulk.array(case_ids)])]
 
     def states(self, rows):
-        return {str(r[0]): {"final": r[1], "flagged": tuple(r[2]), "repeats": tuple(r[3]), "repeated_by": tuple(r[4]),
-                            "also_flag": ()} for r in rows[0]}
+        return {str(me["case_id"]): {"me": _registration(me), "others": [_registration(o) for o in others],
+                                     "closed": False, "final": False, "detected": False, "flags": {}}
+                for me, others in rows[0]}
 
-    def _flag(self, case_id: str, final_case_ids) -> PetitionFlagged:
-        return PetitionFlagged(case_id=case_id, flag=self.FLAG, rule="final-same-issue",
-                               linked_case_ids=list(final_case_ids), suggestion="不再受理", basis=self.BASIS)
+    def _new(self, finding: detection.Finding, state) -> bool:
+        """True (and remembered) if the case does not carry this flag yet."""
+        have = self._flagged.setdefault(finding.case_id, set())
+        known = state["me"].flagged if finding.case_id == state["me"].case_id else next(
+            (o.flagged for o in state["others"] if o.case_id == finding.case_id), frozenset())
+        if finding.flag in have or finding.flag in known:
+            return False
+        have.add(finding.flag)
+        return True
+
+    def _emit(self, state, findings):
+        out, flags = [], dict(state["flags"])
+        me = state["me"].case_id
+        for f in findings:
+            if self._new(f, state):
+                flags.setdefault(f.case_id, set()).add(f.flag)
+                out.append(f.event() if f.case_id == me else Elsewhere(f.case_id, f.event()))
+        return {**state, "flags": flags}, out
 
     def apply(self, state, event):
         p = event.payload
         if state is None:
             return state, []
-        if isinstance(p, CaseFinalised) and not state["final"]:
-            later = [c for c in state["repeated_by"]]
-            return ({**state, "final": True, "also_flag": later},
-                    [Elsewhere(c, self._flag(c, [event.subject])) for c in later])
-        if isinstance(p, PetitionRegistered) and state["repeats"] and self.FLAG not in state["flagged"]:
-            return {**state, "flagged": (*state["flagged"], self.FLAG)}, [self._flag(event.subject, state["repeats"])]
+        me = state["me"]
+        match p:
+            case PetitionRegistered():
+                state, out = self._emit(state, detection.detect(me, state["others"], self.org, self.rules))
+                return {**state, "detected": True}, out
+            case CaseFinalised() if not me.final:
+                final = dataclasses.replace(me, final=True)
+                later = [detection.final_finding(o.case_id, [me.case_id]) for o in state["others"]
+                         if o.order > me.order and self.rules.final_after_re_review.enabled
+                         and detection._same_matter(o, final, self.rules.final_after_re_review.min_similarity)]
+                state, out = self._emit({**state, "me": final}, later)
+                return {**state, "final": True}, out
+            case CaseClosed() | CaseRejected() if not me.closed:
+                return {**state, "me": dataclasses.replace(me, closed=True), "closed": True}, []
         return state, []
 
     def save(self, states):
-        rows = [{"case_id": case_id, "final": s["final"], "flagged": list(s["flagged"])} for case_id, s in states.items()]
-        rows += [{"case_id": c, "final": False, "flagged": [self.FLAG]} for s in states.values() for c in s["also_flag"]]
-        return [(self._SAVE, [bulk.rows(rows)])]
+        rows: dict[str, dict] = {}
+        for case_id, s in states.items():
+            rows[case_id] = {"case_id": case_id, "final": s["final"], "closed": s["closed"], "detected": s["detected"],
+                             "flagged": []}
+        for s in states.values():
+            for case_id, flags in s["flags"].items():
+                row = rows.setdefault(case_id, {"case_id": case_id, "final": False, "closed": False, "detected": False,
+                                                "flagged": []})
+                row["flagged"] = sorted({*row["flagged"], *flags})
+        return [(self._SAVE, [bulk.rows(rows.values())])]
 
 
-class _ScopeOnly:
-    """Intake keeps no state of other services' events: only who may see each case (the backbone
-    records that for every consumed event)."""
+def _registration(row: dict) -> detection.Registration:
+    return detection.Registration(
+        case_id=str(row["case_id"]), received_at=datetime.fromisoformat(row["received_at"]),
+        receiving_unit=row.get("receiving_unit") or "", channel=row.get("channel") or "", issue_type=row["issue_type"],
+        keys=frozenset(row.get("keys") or ()), competent=row.get("competent"),
+        petitioner_count=row.get("petitioner_count") or 0, involved_count=row.get("involved_count"),
+        sig=tuple(row["sig"]) if row.get("sig") else None, closed=bool(row.get("closed")), final=bool(row.get("final")),
+        flagged=frozenset(row.get("flagged") or ()),
+        registered_at=datetime.fromisoformat(row["registered_at"]) if row.get("registered_at") else None,
+        detected=bool(row.get("detected", True)))
 
-    emits = False
-    wants = ()  # nothing to apply: only who may see each case is recorded
 
-    def load(self, case_ids):
-        return []
-
-    def states(self, rows):
-        return {}
-
-    def apply(self, state, event):
-        return state, []
-
-    def save(self, states):
-        return []
+def detection_rules(ctx: Context) -> detection.Rules:
+    return detection.Rules.model_validate(yaml.safe_load(ctx.settings.seed("detection.yaml").read_text(encoding="utf-8")))
 
 
 def _app(ctx: Context):
@@ -152,9 +203,9 @@ SERVICE = ServiceDef(
     app=_app,
     # off the critical path (who may read a registration follows routing's decisions within a second):
     # it gathers a second's worth of events per batch, so it costs almost nothing per petition
-    consumers=lambda ctx: [ConsumerDef("scope", [TOPIC_ROUTING], _ScopeOnly(), linger_ms=1000),
-                           # off the critical path too: a suggestion for the handler, within a fraction of a second
-                           # finality comes on supervision's milestone topic, not in its whole stream
-                           ConsumerDef("detector", [TOPIC_INTAKE, TOPIC_SUPERVISION_MILESTONES], Detector(),
-                                       linger_ms=200)],
+    # off the critical path: suggestions for the handler within a fraction of a second; it also
+    # records who may see each case from routing's decisions (the backbone does, for every event);
+    # closure and finality come on supervision's milestone topic, not in its whole stream
+    consumers=lambda ctx: [ConsumerDef("detector", [TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION_MILESTONES],
+                                       Detector(ctx), linger_ms=200)],
 )

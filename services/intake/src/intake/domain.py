@@ -10,13 +10,14 @@ number and phone, which reveal nothing without intake's key.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backbone.auth import OrgTree
+from backbone.errors import field_error
 from backbone.contracts import Category, Channel, PetitionRegistered, UnitId, receipt_code_hash
 from backbone.contracts import PrincipalId as Annotated_Principal
 from backbone.sealing import Sealer, keyed_digest
@@ -73,6 +74,80 @@ class Petitioner(BaseModel):
         return self
 
 
+# -- what each channel really has (Art 17 and the enterprise's own) --------------------------------
+
+
+class _Details(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LetterDetails(_Details):
+    """来信"""
+    postmark_date: date | None = Field(default=None, description="邮戳日期")
+    letter_no: str | None = Field(default=None, max_length=40, description="信件条码")
+    sender_address: str | None = Field(default=None, max_length=200, description="寄信地址")
+
+
+class VisitDetails(_Details):
+    """来访: the representatives are the petitioners (no more than 5, Art 20 ¶3); 接谈记录."""
+    reception_place: str = Field(min_length=1, max_length=100, description="接待场所")
+    visitor_count: int | None = Field(default=None, ge=1, le=100_000, description="来访人数（含代表）")
+    received_by: str | None = Field(default=None, max_length=50, description="接谈人")
+    record: str | None = Field(default=None, max_length=8000, description="接谈记录")
+
+
+class LeaderReceptionDetails(VisitDetails):
+    """领导接访日"""
+    leader: str = Field(min_length=1, max_length=50, description="接访领导")
+    reception_date: date | None = Field(default=None, description="接访日")
+
+
+class PhoneDetails(_Details):
+    """来电"""
+    caller_number: str | None = Field(default=None, max_length=30, description="来电号码")
+    duration_minutes: int | None = Field(default=None, ge=0, le=600, description="通话时长（分钟）")
+    recorded: bool = Field(default=False, description="是否录音")
+
+
+class FaxDetails(_Details):
+    """传真"""
+    fax_number: str | None = Field(default=None, max_length=30, description="传真号码")
+    pages: int | None = Field(default=None, ge=1, le=1000, description="页数")
+
+
+class OnlineDetails(_Details):
+    """网上信访"""
+    platform: Literal["本平台门户", "国家信访信息系统", "集团网站", "其他"] = Field(default="本平台门户", description="提交平台")
+    declared_truthful: bool = Field(default=False, description="信访人已声明所述属实（第十九条第二款）")
+
+
+class LeaderMailboxDetails(_Details):
+    """领导信箱"""
+    mailbox: str = Field(min_length=1, max_length=50, description="信箱（领导或信箱名称）")
+
+
+class TransferDetails(_Details):
+    """工会转办 / 地方转办"""
+    from_organisation: str = Field(min_length=1, max_length=100, description="转办机关、组织")
+    document_no: str | None = Field(default=None, max_length=60, description="转办文号")
+    transferred_on: date | None = Field(default=None, description="转办日期")
+
+
+class ReportBoxDetails(_Details):
+    """匿名举报箱: opened by two people together"""
+    box_location: str = Field(min_length=1, max_length=100, description="举报箱位置")
+    opened_on: date | None = Field(default=None, description="开箱日期")
+    opened_by: list[str] = Field(default_factory=list, max_length=5, description="开箱人（不少于二人）")
+
+
+CHANNEL_DETAILS: dict[str, type[_Details]] = {
+    "来信": LetterDetails, "来访": VisitDetails, "领导接访": LeaderReceptionDetails, "来电": PhoneDetails,
+    "传真": FaxDetails, "网上信访": OnlineDetails, "领导信箱": LeaderMailboxDetails, "工会转办": TransferDetails,
+    "地方转办": TransferDetails, "匿名举报箱": ReportBoxDetails,
+}
+VISIT_CHANNELS = ("来访", "领导接访")
+
+
 class PetitionInput(BaseModel):
     """登记信访事项 — what a registrar enters."""
 
@@ -92,6 +167,10 @@ class PetitionInput(BaseModel):
                                                            description="被反映人的系统账号（案件对其不可见）")
     urgent: bool = Field(default=False, description="重大紧急（第二十五条）")
     threat: bool = Field(default=False, description="扬言")
+    details: dict[str, Any] | None = Field(
+        default=None, description="该渠道特有的记录，按渠道取字段：" + "；".join(
+            f"{c}：{', '.join(m.model_fields)}" for c, m in CHANNEL_DETAILS.items()),
+        json_schema_extra={"maxProperties": 20})
 
     @field_validator("received_at")
     @classmethod
@@ -100,6 +179,52 @@ class PetitionInput(BaseModel):
         if not datetime(1990, 1, 1, tzinfo=UTC) <= v <= datetime(2200, 1, 1, tzinfo=UTC):
             raise ValueError("收到时间不在合理范围内")
         return v
+
+
+DECLARATION = ("本人承诺：所反映的情况客观真实，对所提供材料内容的真实性负责，不捏造、歪曲事实，"
+               "不诬告、陷害他人（《信访工作条例》第十九条第二款）。")
+# the four categories in a petitioner's words (Art 28's 依法分类 is the registrar's, who may correct it)
+CATEGORY_PLAIN = {"申诉求决类": "反映诉求、请求解决问题", "建议意见类": "提出意见建议", "检举控告类": "检举、控告",
+                  "咨询类": "咨询政策"}
+
+
+class OnlineSubmission(BaseModel):
+    """网上信访 submitted by the petitioner through the portal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    receiving_unit: UnitId = Field(description="向哪个信访工作机构反映")
+    anonymous: bool = Field(default=False, description="匿名（无法回复和评价，只能凭查询码查询进度）")
+    name: str | None = Field(default=None, min_length=1, max_length=50, description="姓名")
+    id_type: IdType = "居民身份证"
+    id_number: str | None = Field(default=None, max_length=30, description="证件号码")
+    phone: str | None = Field(default=None, max_length=30, description="联系电话")
+    address: str | None = Field(default=None, max_length=200, description="通讯地址")
+    unit: UnitId | None = Field(default=None, description="工作单位")
+    involved_count: int | None = Field(default=None, ge=1, le=1_000_000, description="涉及人数")
+    category: Category = "申诉求决类"
+    issue_type: str = Field(min_length=1, max_length=64)
+    summary: str = Field(min_length=10, max_length=4000, description="反映的事实、理由和请求")
+    declaration: bool = Field(description="信访人已阅读并同意真实性承诺（第十九条第二款）")
+
+    @model_validator(mode="after")
+    def _signed(self) -> OnlineSubmission:
+        if not self.declaration:
+            raise ValueError("请阅读并勾选真实性承诺（《信访工作条例》第十九条第二款） (the truthfulness declaration is required)")
+        if not self.anonymous and not self.name:
+            raise ValueError("署名信访请填写姓名，或选择匿名 (a name, or anonymous)")
+        if not self.anonymous and not (self.phone or self.address):
+            raise ValueError("请留下电话或通讯地址，以便告知办理情况（第二十三条） (a phone or an address to reply to)")
+        return self
+
+    def petition(self, now: datetime) -> PetitionInput:
+        people = [] if self.anonymous else [{
+            "name": self.name, "id_type": self.id_type, "id_number": self.id_number, "phone": self.phone,
+            "address": self.address, "unit": self.unit}]
+        return PetitionInput(channel="网上信访", received_at=now, receiving_unit=self.receiving_unit,
+                             anonymous=self.anonymous, petitioners=people, involved_count=self.involved_count,
+                             category=self.category, issue_type=self.issue_type, summary=self.summary,
+                             details={"platform": "本平台门户", "declared_truthful": True})
 
 
 class RegistrationRejected(Exception):
@@ -111,33 +236,59 @@ class RegistrationRejected(Exception):
 def check(p: PetitionInput, org: OrgTree, issue_types: set[str], now: datetime) -> None:
     bad: list[dict] = []
 
-    def fail(field: str, message: str) -> None:
-        bad.append({"field": field, "message": message, "type": "rule"})
+    def fail(field: str, message: str, english: str) -> None:
+        bad.append({"field": field, "message": message, "message_en": english, "type": "rule"})
 
     if p.received_at > now + timedelta(minutes=5):
-        fail("received_at", "收到时间不能晚于当前时间")
+        fail("received_at", "收到时间不能晚于当前时间", "received_at cannot be in the future")
     if p.receiving_unit not in org:
-        fail("receiving_unit", f"未知的登记单位 {p.receiving_unit}")
+        fail("receiving_unit", f"未知的登记单位 {p.receiving_unit}", "unknown unit in the organisation tree")
     if p.issue_type not in issue_types:
-        fail("issue_type", f"未知的问题类型 {p.issue_type}")
+        fail("issue_type", f"未知的问题类型 {p.issue_type}", "not an issue type of the taxonomy")
     if p.accused_unit is not None and p.accused_unit not in org:
-        fail("accused_unit", f"未知的被反映单位 {p.accused_unit}")
+        fail("accused_unit", f"未知的被反映单位 {p.accused_unit}", "unknown unit in the organisation tree")
     if p.anonymous and p.petitioners:
-        fail("petitioners", "匿名信访不得登记信访人身份")
+        fail("petitioners", "匿名信访不得登记信访人身份", "an anonymous petition names no petitioner")
     if not p.anonymous and not p.petitioners:
-        fail("petitioners", "署名信访至少需要一名信访人")
+        fail("petitioners", "署名信访至少需要一名信访人", "a signed petition names at least one petitioner")
     for i, person in enumerate(p.petitioners):
         if person.unit is not None and person.unit not in org:
-            fail(f"petitioners.{i}.unit", f"未知的工作单位 {person.unit}")
+            fail(f"petitioners.{i}.unit", f"未知的工作单位 {person.unit}", "unknown unit in the organisation tree")
     if p.channel in ("来访", "领导接访") and len(p.petitioners) > MAX_VISIT_REPRESENTATIVES:
         fail(
             "petitioners",
-            f"多人走访应推选不超过{MAX_VISIT_REPRESENTATIVES}名代表（《信访工作条例》第二十条），其余人数填入涉及人数",
+            f"多人走访应推选不超过{MAX_VISIT_REPRESENTATIVES}名代表（《信访工作条例》第二十条第三款），其余人数填入涉及人数",
+            f"several visitors choose at most {MAX_VISIT_REPRESENTATIVES} representatives (Art 20 ¶3); "
+            "record the others in involved_count",
         )
     if p.involved_count is not None and p.involved_count < len(p.petitioners):
-        fail("involved_count", "涉及人数不能少于登记的信访人数")
+        fail("involved_count", "涉及人数不能少于登记的信访人数", "involved_count is at least the number of petitioners")
+    try:
+        d = channel_details(p)
+    except ValidationError as e:
+        for err in e.errors(include_url=False):
+            bad.append(field_error({**err, "loc": ("details", *err["loc"])}))
+    else:
+        if isinstance(d, VisitDetails) and d.visitor_count is not None and d.visitor_count < len(p.petitioners):
+            fail("details.visitor_count", "来访人数不能少于登记的代表人数", "visitor_count is at least the number of representatives")
+        if isinstance(d, ReportBoxDetails) and not p.anonymous:
+            fail("anonymous", "匿名举报箱的来件按匿名登记", "what the anonymous report box holds is registered as anonymous")
+        if isinstance(d, ReportBoxDetails) and len(d.opened_by) == 1:
+            fail("details.opened_by", "举报箱应由二人以上共同开启", "a report box is opened by two people or more")
     if bad:
         raise RegistrationRejected(bad)
+
+
+def channel_details(p: PetitionInput) -> _Details | None:
+    """The channel's own record, validated against what that channel has (ValidationError if not)."""
+    return None if p.details is None else CHANNEL_DETAILS[p.channel].model_validate(p.details)
+
+
+def person_times(p: PetitionInput, details: _Details | None) -> int:
+    """人次: everyone who came (a visit's visitors), else everyone who signed; an anonymous letter is one."""
+    if isinstance(details, VisitDetails) and details.visitor_count:
+        return details.visitor_count
+    return max(len(p.petitioners), 1)
 
 
 def subsidiary_for(p: PetitionInput, org: OrgTree) -> str | None:
@@ -183,6 +334,8 @@ def registered_event(
     keys: list[str] | None = None,
 ) -> PetitionRegistered:
     petitioner_unit = next((x.unit for x in p.petitioners if x.unit), None)
+    details = channel_details(p)
+    record = details.model_dump(mode="json", exclude_none=True) if details else None
     return PetitionRegistered(
         case_id=case_id,
         case_no=case_no,
@@ -204,4 +357,8 @@ def registered_event(
         petitioner_keys=keys or [],
         urgent=p.urgent,
         threat=p.threat,
+        details_sealed=sealer.seal(case_id, record) if record else None,
+        visitor_count=details.visitor_count if isinstance(details, VisitDetails) else None,
+        person_times=person_times(p, details),
+        declared_truthful=isinstance(details, OnlineDetails) and details.declared_truthful,
     )

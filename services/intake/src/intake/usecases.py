@@ -8,22 +8,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from pydantic import ValidationError
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from backbone import telemetry, visibility
+from backbone import bulk, telemetry, visibility
 from backbone.auth import Principal
-from backbone.contracts import PetitionRegistered
+from backbone.contracts import PetitionMarked, PetitionRegistered
+from backbone.eventstore import conflicts_detected
 from backbone.envelope import Actor, Envelope, new_envelope
-from backbone.errors import Invalid, NotAllowed, case_not_found, checked_case_id
+from backbone.errors import Invalid, NotAllowed, case_not_found, checked_case_id, field_error
 from backbone.http import IdempotencyKey, require_role
 from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
+from . import detection
 from .bootstrap import Intake
-from backbone import bulk
 
 from .domain import (
+    CATEGORY_PLAIN,
+    DECLARATION,
+    OnlineSubmission,
     PetitionInput,
     RegistrationRejected,
     check,
@@ -33,7 +38,8 @@ from .domain import (
     registered_event,
 )
 
-_REGISTRATION = bulk.insert("registrations", ("case_id", "received_at", "issue_type", "keys"))
+_REGISTRATION = bulk.insert("registrations", ("case_id", "received_at", "issue_type", "keys", "receiving_unit", "channel",
+                                              "competent", "petitioner_count", "involved_count", "sig", "bands"))
 
 IDENTITY_ROLES = ("registrar", "handler", "leader")  # may read who the petitioners are
 CONTENT_ROLES = (*IDENTITY_ROLES, "supervisor")  # may read what the petition says
@@ -49,29 +55,58 @@ class Registered:
 async def register(
     app: Intake, pool: AsyncConnectionPool, cmd: PetitionInput, by: Principal, scope: Scope, idempotency_key: str | None
 ) -> Registered:
-    """登记: one statement records the event, its outbox row, who may see the case and the
-    Idempotency-Key's answer: all or nothing, one round trip to PostgreSQL."""
+    """登记 by a registrar, at a unit in the registrar's scope."""
     require_role(by, "registrar")
-    org = app.ctx.org
-    if cmd.receiving_unit in org and not scope.allows(visibility.CaseUnits(cmd.receiving_unit, None, None)):
+    if cmd.receiving_unit in app.ctx.org and not scope.allows(visibility.CaseUnits(cmd.receiving_unit, None, None)):
         raise NotAllowed("登记单位不在本账号的管辖范围内", field="receiving_unit")
+    key = IdempotencyKey(by, idempotency_key, cmd.model_dump(mode="json")) if idempotency_key else None
+    return await _record(app, pool, cmd, Actor(by.id, by.unit, by.role), key)
+
+
+PORTAL = "portal"  # the actor of a petition a petitioner submitted online themselves
+
+
+async def submit_online(app: Intake, pool: AsyncConnectionPool, sub: OnlineSubmission) -> Registered:
+    """网上信访 through the platform's portal: the petitioner registers it, with the truthfulness
+    declaration (Art 19 ¶2), and gets the case number and query code at once (Art 21 ¶2)."""
+    org = app.ctx.org
+    if sub.receiving_unit not in org or org.get(sub.receiving_unit).kind != "petition_office":
+        raise Invalid("请求中有字段不合格", fields=[{"field": "receiving_unit", "type": "rule",
+                                                "message": "请选择一个信访工作机构",
+                                                "message_en": "choose a petition office"}])
+    try:
+        cmd = sub.petition(datetime.now(UTC))
+    except ValidationError as e:  # the person's fields, checked as a registrar's would be
+        raise Invalid("请求中有字段不合格", fields=[
+            field_error({**err, "loc": err["loc"][2:] or ("petitioner",)}) for err in e.errors(include_url=False)]) from None
+    return await _record(app, pool, cmd, Actor(PORTAL, sub.receiving_unit, "petitioner"), None)
+
+
+async def _record(app: Intake, pool: AsyncConnectionPool, cmd: PetitionInput, actor: Actor,
+                  key: IdempotencyKey | None) -> Registered:
+    """One statement records the event, its outbox row, who may see the case, what detection
+    matches on and the Idempotency-Key's answer: all or nothing, one round trip to PostgreSQL."""
+    org = app.ctx.org
     try:
         check(cmd, org, app.issue_types, datetime.now(UTC))
     except RegistrationRejected as e:
         raise Invalid("请求中有字段不合格", fields=e.fields) from None
-    key = IdempotencyKey(by, idempotency_key, cmd.model_dump(mode="json")) if idempotency_key else None
     case_id = str(uuid.uuid4())
     case_no = await app.numbers.next(pool, cmd.received_at)
     receipt = receipt_code(app.receipt_key, case_id)  # every petitioner follows the case with it
     keys = petitioner_keys(app.match_key, cmd.petitioners)
     event = registered_event(cmd, case_id=case_id, case_no=case_no, org=org, sealer=app.sealer, receipt=receipt,
                              keys=keys)
-    env = new_envelope(event, subject=case_id, sequence=1, actor=Actor(by.id, by.unit, by.role),
-                       traceparent=telemetry.current_traceparent())
+    env = new_envelope(event, subject=case_id, sequence=1, actor=actor, traceparent=telemetry.current_traceparent())
     # what is kept for an Idempotency-Key replay holds no receipt code: that is derived again
     answer = {"case_id": case_id, "case_no": case_no, "status_path": "/public/status"}
-    registration = (_REGISTRATION, [bulk.rows([{"case_id": case_id, "received_at": event.received_at,
-                                                "issue_type": event.issue_type, "keys": keys}])])
+    text = detection.signature(cmd.summary, app.rules.duplicate_text)  # for 一信多投: the text itself is not kept here
+    registration = (_REGISTRATION, [bulk.rows([{
+        "case_id": case_id, "received_at": event.received_at, "issue_type": event.issue_type, "keys": keys,
+        "receiving_unit": event.receiving_unit, "channel": event.channel,
+        "competent": org.subsidiary_of(event.petitioner_unit) if event.petitioner_unit else None,
+        "petitioner_count": event.petitioner_count, "involved_count": event.involved_count,
+        "sig": list(text.values) or None, "bands": list(text.bands)}])])
     also = ([key.insert(201, answer)] if key else []) + [registration] + visibility.statements([env])
     async with pool.connection() as conn:
         try:
@@ -85,6 +120,18 @@ async def register(
             return Registered(stored[0], _with_receipt(app, stored[1]), replayed=True)
     app.ctx.store.published([env], positions)
     return Registered(201, _with_receipt(app, answer))
+
+
+def portal_options(app: Intake) -> dict:
+    """What the portal's form offers: petition offices, issue types, categories, units."""
+    org = app.ctx.org
+    return {
+        "offices": [{"id": u.id, "name": u.name} for u in org.units.values() if u.kind == "petition_office"],
+        "issue_types": [{"id": i, "name": n} for i, n in app.issue_names.items()],
+        "categories": [{"id": c, "name": n} for c, n in CATEGORY_PLAIN.items()],
+        "units": [{"id": u.id, "name": u.name} for u in org.units.values() if u.kind not in ("union", "government")],
+        "declaration": DECLARATION,
+    }
 
 
 def _with_receipt(app: Intake, answer: dict) -> dict:
@@ -142,3 +189,36 @@ async def petitions(app: Intake, pool: AsyncConnectionPool, scope: Scope, limit:
                                                        "petitioner_count", "involved_count"}))
     return {"count": len(items), "items": items, "next": next_cursor(rows, params["limit"], lambda r: (r[1], r[0]))}
 
+
+
+async def mark(app: Intake, pool: AsyncConnectionPool, case_id: str, mark_: str, value: bool, reason: str,
+               by: Principal, scope: Scope) -> dict:
+    """扬言: staff set or clear the mark, with a reason (sealed), on a case they may see."""
+    require_role(by, *IDENTITY_ROLES)
+    case_id = checked_case_id(case_id)
+    pred, params = scope.where("s")
+    async with pool.connection() as conn:
+        cur = await conn.execute(sql.SQL(
+            "SELECT max(e.version) FROM events e JOIN case_scope s ON s.case_id = e.stream_id::uuid"
+            " WHERE e.stream_id = %(case_id)s AND {scope}").format(scope=pred), {**params, "case_id": case_id})
+        version = (await cur.fetchone())[0]
+        if version is None:
+            raise case_not_found(case_id)
+        event = PetitionMarked(case_id=case_id, mark=mark_, value=value, reason_sealed=app.sealer.seal(case_id, reason))
+        env = new_envelope(event, subject=case_id, sequence=version + 1, actor=Actor(by.id, by.unit, by.role),
+                           traceparent=telemetry.current_traceparent())
+        with conflicts_detected():
+            cur = await conn.execute(*app.ctx.store.write_statement([env]))
+            positions = (await cur.fetchone())[0]
+    app.ctx.store.published([env], positions)
+    return {"case_id": case_id, "mark": mark_, "value": value, "version": version + 1}
+
+
+def classification_suggestion(app: Intake, summary: str, by: Principal) -> dict:
+    """依法分类: the issue type and category the summary suggests, for the registrar to confirm."""
+    require_role(by, *IDENTITY_ROLES)
+    guess = app.classifier.suggest(summary)
+    return {"issue_type": [{"id": g.value, "name": app.issue_names.get(g.value, g.value), "probability": g.probability}
+                           for g in guess["issue_type"]],
+            "category": [{"id": g.value, "probability": g.probability} for g in guess["category"]],
+            "note": "系统建议，须登记人确认（不作为决定）"}

@@ -3,6 +3,7 @@ petitioner's status lookup. Every answer is cut to the principal's scope (backbo
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -46,6 +47,13 @@ async def by_subsidiary(request: Request, scope: ScopeDep, pool: PoolDep) -> dic
     return await usecases.by_subsidiary(_app(request), pool, scope)
 
 
+@router.get("/stats/detection", summary="重复、越级、集体访、一信多投等标注的件次、人次及占比（含分子分母和公式）")
+async def detection_stats(request: Request, scope: ScopeDep, pool: PoolDep,
+                          since: Annotated[date | None, Query(description="收到日期起（含）")] = None,
+                          until: Annotated[date | None, Query(description="收到日期止（含）")] = None) -> dict:
+    return await usecases.detection_stats(_app(request), pool, scope, since, until)
+
+
 @router.get("/alerts", summary="预警（如无法自动分派的案件）")
 async def alerts(request: Request, scope: ScopeDep, pool: PoolDep, limit: Limit = 100, after: After = None) -> dict:
     return await usecases.alerts(_app(request), pool, scope, limit, after)
@@ -57,8 +65,9 @@ class StatusQuery(BaseModel):
 
 
 @public.post("/status", summary="信访人凭查询码查看办理状态（无需登录）")
-async def status_by_receipt(body: StatusQuery, pool: PoolDep) -> dict:
-    return await usecases.status_by_receipt(pool, body.receipt_code)
+async def status_by_receipt(body: StatusQuery, request: Request, pool: PoolDep) -> dict:
+    with request.app.state.limits.lookups(request, "code"):  # a wrong code counts against the client
+        return await usecases.status_by_receipt(pool, body.receipt_code)
 
 
 def build(reporting: Reporting) -> FastAPI:

@@ -118,11 +118,15 @@ def apply(report: CaseReport | None, env: Envelope) -> tuple[CaseReport, list[ev
                 view.update(p.model_dump(include={
                     "case_no", "channel", "received_at", "receiving_unit", "subsidiary", "petitioner_unit",
                     "accused_unit", "category", "issue_type", "anonymous", "petitioner_count", "involved_count",
-                    "receipt_code_hash", "urgent", "threat"}))
+                    "receipt_code_hash", "urgent", "threat", "visitor_count", "person_times", "declared_truthful"}))
             case ev.PetitionFlagged():
                 view["flags"] = sorted({*view.get("flags", []), p.flag})
                 if p.suggestion:
                     view["suggestion"] = p.suggestion
+                if p.guidance:
+                    view["guidance"] = p.guidance
+            case ev.PetitionMarked(mark=mark, value=value):
+                view[mark] = value
     elif isinstance(p, ev.RoutingEvent):
         if env.sequence > view.get("routing_version", 0):
             # an older routing event arriving after a newer one must not move the case back

@@ -15,7 +15,7 @@ from .bootstrap import Reporting
 from .projection import STATUS_LABEL, stage, stage_label, status
 
 
-def _summary(app: Reporting, row: dict) -> dict:
+def _summary(app: Reporting, row: dict, scope: Scope) -> dict:
     org = app.ctx.org
     st = status(row["routing_status"])
     return {
@@ -43,7 +43,12 @@ def _summary(app: Reporting, row: dict) -> dict:
         "unroutable_reason": row["unroutable_reason"],
         "urgent": row["urgent"],
         "threat": row["threat"],
-        "flags": row["flags"],
+        "flags": scope.flags(row["flags"]),
+        "first_time": "repeat" not in row["flags"],  # 初次 / 重复 (the national system's flags)
+        "guidance": row["guidance"],
+        "visitor_count": row["visitor_count"],
+        "person_times": row["person_times"],
+        "declared_truthful": row["declared_truthful"],
         "suggestion": row["suggestion"],
         "first_unit": row["first_unit"],
         "first_unit_name": org.name(row["first_unit"]),
@@ -91,7 +96,7 @@ async def cases(app: Reporting, pool, scope: Scope, status_: str | None, subsidi
     query = sql.SQL("SELECT v.* FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE {}"
                     " ORDER BY v.received_at DESC, v.case_id DESC LIMIT %(limit)s").format(sql.SQL(" AND ").join(conds))
     rows = await _rows(pool, query, params)
-    return {"count": len(rows), "items": [_summary(app, r) for r in rows],
+    return {"count": len(rows), "items": [_summary(app, r, scope) for r in rows],
             "next": next_cursor(rows, limit, lambda r: (r["received_at"], r["case_id"]))}
 
 
@@ -113,11 +118,12 @@ async def case(app: Reporting, pool, case_id: str, scope: Scope) -> dict:
         await cur.execute("SELECT event_id::text, source, type, version, occurred_at, recorded_at, actor_role,"
                           " actor_unit, trace_id, detail FROM timeline WHERE case_id = %s"
                           " ORDER BY occurred_at, source, version", (case_id,))
-        timeline = await cur.fetchall()
+        timeline = [t for t in await cur.fetchall()
+                    if t["type"] != "petition.flagged.v1" or scope.flags([(t["detail"] or {}).get("flag")])]
         await cur.execute("SELECT alert_id::text, kind, unit, raised_at, message FROM alerts WHERE case_id = %s"
                           " ORDER BY raised_at", (case_id,))
         alerts = await cur.fetchall()
-    return {**_summary(app, row), "deadlines": deadlines, "timeline": timeline, "alerts": alerts}
+    return {**_summary(app, row, scope), "deadlines": deadlines, "timeline": timeline, "alerts": alerts}
 
 
 async def by_subsidiary(app: Reporting, pool, scope: Scope) -> dict:
@@ -129,6 +135,40 @@ async def by_subsidiary(app: Reporting, pool, scope: Scope) -> dict:
     items = [{"subsidiary": r["subsidiary"], "subsidiary_name": app.ctx.org.name(r["subsidiary"]) or "集团总部本级",
               "status": r["status"], "status_label": STATUS_LABEL[r["status"]], "count": r["n"]} for r in rows]
     return {"total": sum(i["count"] for i in items), "items": items}
+
+
+FLAG_LABEL = {"repeat": "重复信访", "same_matter_in_handling": "下级正在办理又向上级提出", "final_after_re_review": "复核终结后再次提出",
+              "duplicate_text": "一信多投/重复来信", "collective": "集体访/联名", "skip_level": "未依法逐级走访",
+              "frequent_petitioner": "信访老户"}
+
+
+async def detection_stats(app: Reporting, pool, scope: Scope, since, until) -> dict:
+    """What intake's detection found, per subsidiary: cases (件次) and people (人次), and per flag
+    the cases carrying it, each with its share of the subsidiary's cases (numerator, denominator)."""
+    pred, params = scope.where("s")
+    params.update(since=since, until=until)
+    where = sql.SQL("v.case_no IS NOT NULL AND {} AND (%(since)s::date IS NULL OR v.received_at >= %(since)s::date)"
+                    " AND (%(until)s::date IS NULL OR v.received_at < %(until)s::date + 1)").format(pred)
+    totals = await _rows(pool, sql.SQL(
+        "SELECT v.subsidiary, count(*) AS cases, sum(v.person_times) AS person_times,"
+        " sum(coalesce(v.involved_count, v.petitioner_count)) AS involved"
+        " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE {} GROUP BY 1").format(where), params)
+    flags = await _rows(pool, sql.SQL(
+        "SELECT v.subsidiary, f.flag, count(*) AS n FROM case_view v JOIN case_scope s ON s.case_id = v.case_id,"
+        " unnest(v.flags) AS f(flag) WHERE {} GROUP BY 1, 2").format(where), params)
+    by: dict = {}
+    for t in totals:
+        by[t["subsidiary"]] = {"subsidiary": t["subsidiary"], "subsidiary_name": app.ctx.org.name(t["subsidiary"]) or "集团总部本级",
+                               "cases": t["cases"], "person_times": t["person_times"], "involved": t["involved"], "flags": {}}
+    for f in flags:
+        row = by[f["subsidiary"]]
+        row["flags"][f["flag"]] = {"label": FLAG_LABEL.get(f["flag"], f["flag"]), "cases": f["n"],
+                                   "rate": {"value": round(f["n"] / row["cases"], 4), "numerator": f["n"],
+                                            "denominator": row["cases"],
+                                            "formula": f"标注「{FLAG_LABEL.get(f['flag'], f['flag'])}」的件次 ÷ 登记件次"}}
+    items = sorted(by.values(), key=lambda r: (r["subsidiary"] is not None, r["subsidiary"] or ""))
+    return {"since": since, "until": until, "items": items,
+            "note": "人次：来访按来访人数，其他按署名人数，匿名按1人；涉及人数另计"}
 
 
 async def alerts(app: Reporting, pool, scope: Scope, limit: int, after: str | None) -> dict:

@@ -196,7 +196,7 @@ async def case(app: Routing, pool, case_id: str, scope: Scope) -> dict:
         found = await store.load_visible(conn, case_id, scope)
     if found is None:
         raise case_not_found(case_id)
-    return view(app, found)
+    return view(app, found, scope)
 
 
 async def cases(app: Routing, pool, scope: Scope, status: str | None, limit: int, after: str | None) -> dict:
@@ -206,10 +206,10 @@ async def cases(app: Routing, pool, scope: Scope, status: str | None, limit: int
     async with pool.connection() as conn:
         found = await store.list_visible(conn, scope, status=status, limit=limit, after=cursor)
     nxt = next_cursor(found, limit, lambda c: (c.received_at, c.case_id))
-    return {"count": len(found), "items": [view(app, c) for c in found], "next": nxt}
+    return {"count": len(found), "items": [view(app, c, scope) for c in found], "next": nxt}
 
 
-def view(app: Routing, c: RoutingCase) -> dict:
+def view(app: Routing, c: RoutingCase, scope: Scope | None = None) -> dict:
     org = app.ctx.org
     return {
         "case_id": c.case_id,
@@ -246,5 +246,5 @@ def view(app: Routing, c: RoutingCase) -> dict:
         "linked_case_id": c.linked_case_id,
         "reject_reason": app.sealer.open(c.case_id, c.reject_reason_sealed) if c.reject_reason_sealed else None,
         "unroutable_reason": c.unroutable_reason,
-        "suggestions": [s.model_dump(mode="json") for s in c.suggestions],
+        "suggestions": [s.model_dump(mode="json") for s in c.suggestions if scope is None or scope.flags([s.flag])],
     }

@@ -71,6 +71,7 @@ def run(
         typer.echo("\n信访平台已启动 (embedded):")
         for s in SERVICES:
             typer.echo(f"  {s:<12} {stack.url(s)}/docs")
+        typer.echo(f"  网上信访门户  {stack.url('intake')}/public/portal (the petitioner's own, for phones)")
         typer.echo(f"  broker       {stack.bootstrap} (Tansu, memory only; restarted if it dies)")
         typer.echo(f"  database     {db_url.split('password')[0]}")
         typer.echo(f"  traces       {data_dir / 'traces'} (JSON lines; set XF_OTLP_ENDPOINT for a trace UI)")

@@ -211,6 +211,9 @@ class Stack:
                 "XF_AUTH_MODE": "demo",
                 "XF_DEMO_TOKENS_PATH": str(c.seed_dir / "demo-tokens.yaml"),
                 "XF_HTTP_PORT": str(c.api_ports[service]),
+                # the petitioner's portal (served by intake) calls reporting's and supervision's /public
+                "XF_PUBLIC_URLS": json.dumps({s: self.url(s) for s in SERVICES}),
+                "XF_PORTAL_ORIGINS": json.dumps([self.url("intake")]),
                 "PYTHONUNBUFFERED": "1",
             }
         )

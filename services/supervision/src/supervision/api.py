@@ -380,12 +380,14 @@ class PublicReview(Receipt):
 async def public_evaluation(body: PublicEvaluation, request: Request, pool: PoolDep) -> dict:
     grades = {t: g for t, g in (("petition_office", body.petition_office), ("responsible_unit", body.responsible_unit))
               if g is not None}
-    return await usecases.petitioner_evaluates(_app(request), pool, body.receipt_code, grades, body.comment)
+    with request.app.state.limits.lookups(request, "code"):  # a wrong code counts against the client
+        return await usecases.petitioner_evaluates(_app(request), pool, body.receipt_code, grades, body.comment)
 
 
 @public.post("/review-request", summary="信访人凭查询码请求复查或复核（以今天为请求日期）")
 async def public_review(body: PublicReview, request: Request, pool: PoolDep) -> dict:
-    return await usecases.petitioner_requests_review(_app(request), pool, body.receipt_code, body.level)
+    with request.app.state.limits.lookups(request, "code"):
+        return await usecases.petitioner_requests_review(_app(request), pool, body.receipt_code, body.level)
 
 
 def build(supervision: Supervision) -> FastAPI:

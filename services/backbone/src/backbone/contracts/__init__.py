@@ -27,7 +27,7 @@ from .base import (
     receipt_code_hash,
     topics_of,
 )
-from .intake import Category, Channel, Flag, IntakeEvent, PetitionFlagged, PetitionRegistered
+from .intake import Category, Channel, Flag, IntakeEvent, Mark, PetitionFlagged, PetitionMarked, PetitionRegistered
 from .reporting import AlertRaised, ReportingEvent
 from .routing import (
     AssignMode,
@@ -93,7 +93,7 @@ __all__ = [
     "DATA_TOPICS", "MILESTONE_TOPIC", "TOPIC_SUPERVISION_MILESTONES", "topics_of", "REGISTRY", "SERVICE_TOPIC", "SERVICES", "TOPIC_BROKER_EPOCH", "TOPIC_DEAD_LETTER",
     "TOPIC_INTAKE", "UnitId", "PrincipalId", "TOPIC_ROUTING", "TOPIC_SUPERVISION", "TOPIC_REPORTING",
     "Event", "UnknownEventType", "event_class", "producer_of_topic", "receipt_code_hash",
-    "Category", "Channel", "Flag", "IntakeEvent", "PetitionRegistered", "PetitionFlagged",
+    "Category", "Channel", "Flag", "IntakeEvent", "Mark", "PetitionRegistered", "PetitionFlagged", "PetitionMarked",
     "RoutingEvent", "AssignMode", "LegalChannel", "RejectGround", "Track", "Subtask",
     "CaseAssigned", "CaseUnroutable", "CaseClassified", "CaseAccepted", "CaseRejected", "ObjectionRaised",
     "ObjectionDecided", "TrackSet", "LeaderTookCase", "HandlerAssigned", "HandlerRecused", "JointHandlingSet",

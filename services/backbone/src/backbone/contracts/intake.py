@@ -44,6 +44,12 @@ class PetitionRegistered(IntakeEvent):
                                        description="keyed hashes (HMAC) of the petitioners' ID numbers and phones")
     urgent: bool = Field(default=False, description="重大紧急 (Art 25)")
     threat: bool = Field(default=False, description="扬言")
+    details_sealed: str | None = Field(default=None, max_length=200_000,
+                                       description="the channel's own record (postmark, reception record, caller ...), sealed")
+    visitor_count: int | None = Field(default=None, ge=1, le=100_000, description="来访人数 (a visit)")
+    person_times: int = Field(default=1, ge=1, le=1_000_000,
+                              description="人次: every person who came or signed (a visit's visitors, else the petitioners; 1 if anonymous)")
+    declared_truthful: bool = Field(default=False, description="the petitioner declared the content true (Art 19 ¶2)")
 
 
 Flag = Literal[
@@ -70,3 +76,19 @@ class PetitionFlagged(IntakeEvent):
     suggestion: Literal["不予受理", "不再受理"] | None = None
     basis: str = Field(default="", max_length=300)
     score: float | None = Field(default=None, ge=0, le=1)
+    guidance: str | None = Field(default=None, max_length=300, description="where the petitioner is guided (越级)")
+
+
+Mark = Literal["threat"]  # 重大紧急 is set in supervision (case.urgent_flagged.v1), which notifies the chain
+
+
+class PetitionMarked(IntakeEvent):
+    """Staff set or cleared a mark on a petition after registration: 扬言 (the petitioner threatens
+    an extreme act). The reason is sealed."""
+
+    type: ClassVar[str] = "petition.marked.v1"
+
+    case_id: str = Field(max_length=36)
+    mark: Mark
+    value: bool
+    reason_sealed: str = Field(max_length=20_000)

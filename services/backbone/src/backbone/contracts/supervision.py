@@ -214,9 +214,11 @@ class AgreementSigned(SupervisionEvent):
 
 
 class CaseClosed(SupervisionEvent):
-    """办结核准: a leader approves the closure; whether the petitioner accepts the outcome."""
+    """办结核准: a leader approves the closure; whether the petitioner accepts the outcome. A
+    milestone: intake's detection learns that the matter is no longer being handled."""
 
     type: ClassVar[str] = "case.closed.v1"
+    milestone: ClassVar[bool] = True
 
     case_id: str = Field(max_length=36)
     approved_by: PrincipalId
