@@ -141,3 +141,15 @@ def test_a_person_matches_across_cases_by_keyed_hashes_that_reveal_nothing():
     assert not any("13800000000" in k or "110101" in k for k in ka)
     assert petitioner_keys(Sealer(base64.b64encode(os.urandom(32)).decode()).derive("petitioner-match"),
                            a.petitioners) != ka  # and only intake's key makes them
+
+
+def test_document_types_and_their_formats_are_data():
+    from intake.domain import Documents
+
+    docs = Documents(yaml.safe_load((SEED / "id-documents.yaml").read_text(encoding="utf-8"))["documents"])
+    person = {"name": "Lee", "id_type": "港澳居民来往内地通行证", "id_number": "h12345678"}
+    p = PetitionInput.model_validate({**body().model_dump(), "petitioners": [person]}, context={"documents": docs})
+    assert p.petitioners[0].id_number == "H12345678"
+    for bad in ({**person, "id_number": "X12345678"}, {**person, "id_type": "驾驶证"}):
+        with pytest.raises(ValidationError):
+            PetitionInput.model_validate({**body().model_dump(), "petitioners": [bad]}, context={"documents": docs})

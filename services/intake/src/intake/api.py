@@ -44,7 +44,8 @@ async def register(request: Request):
     dependency injection; the same rules, errors and answer as every other route."""
     principal = await get_principal(request, request.headers.get("authorization"))
     try:
-        body = PetitionInput.model_validate_json(await request.body())
+        body = PetitionInput.model_validate_json(await request.body(),
+                                                 context={"documents": request.app.state.intake.documents})
     except ValidationError as e:
         raise RequestValidationError(e.errors(include_url=False)) from None
     key = request.headers.get("idempotency-key")

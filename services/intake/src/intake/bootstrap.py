@@ -27,7 +27,7 @@ from backbone.sealing import Sealer
 
 from . import detection
 from .classifier import Classifier
-from .domain import case_number
+from .domain import DEFAULT_DOCUMENTS, Documents, case_number
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -60,6 +60,7 @@ class Intake:
     issue_types: frozenset[str]
     rules: detection.Rules
     issue_names: dict[str, str] = field(default_factory=dict)
+    documents: Documents = DEFAULT_DOCUMENTS
     numbers: CaseNumbers = field(default_factory=CaseNumbers)
     _classifier: Classifier | None = None
     _training: threading.Lock = field(default_factory=threading.Lock)
@@ -81,7 +82,8 @@ def intake(ctx: Context) -> Intake:
     detection.words("预热")  # load jieba's dictionary now (0.7 s), not in the first registration
     return Intake(ctx, sealer, sealer.derive("receipt-code"), sealer.derive("petitioner-match"),
                   frozenset(t["id"] for t in taxonomy["issue_types"]), detection_rules(ctx),
-                  {t["id"]: t["name"] for t in taxonomy["issue_types"]})
+                  {t["id"]: t["name"] for t in taxonomy["issue_types"]},
+                  Documents(yaml.safe_load(s.seed("id-documents.yaml").read_text(encoding="utf-8"))["documents"]))
 
 
 class Detector:

@@ -10,11 +10,13 @@ number and phone, which reveal nothing without intake's key.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from backbone.auth import OrgTree
 from backbone.errors import field_error
@@ -31,7 +33,6 @@ RECEIPT_LENGTH = 16  # ~79 bits: not guessable
 
 
 
-IdType = Literal["居民身份证", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "外国人永久居留身份证", "其他"]
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -41,6 +42,39 @@ def resident_id_ok(number: str) -> bool:
     if not re.fullmatch(r"\d{17}[\dX]", number):
         return False
     return _ID_CHECK[sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS, strict=True)) % 11] == number[17]
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    type: str
+    pattern: re.Pattern
+    check: str | None = None
+    hint: str = ""
+
+
+class Documents:
+    """The identity documents a petitioner may give (deploy/seed/id-documents.yaml), each with the
+    pattern its number must match and, for resident IDs, the check digit."""
+
+    def __init__(self, entries: list[dict]):
+        self.types = {e["type"]: DocumentType(e["type"], re.compile(e["pattern"]), e.get("check"), e.get("hint", ""))
+                      for e in entries}
+
+    def problem(self, id_type: str, number: str) -> str | None:
+        doc = self.types.get(id_type)
+        if doc is None:
+            return f"未知的证件类型 {id_type[:20]}，可选：{'、'.join(self.types)} (unknown document type)"
+        if not doc.pattern.fullmatch(number) or (doc.check == "gb11643" and not resident_id_ok(number)):
+            what = "且校验位正确" if doc.check == "gb11643" else ""
+            return f"{id_type}号码格式不正确（{doc.hint}{what}） ({id_type}: the number does not match its format)"
+        return None
+
+
+# without a group's table (pure tests, a petition built in code): the resident ID's rule, any other document
+DEFAULT_DOCUMENTS = Documents([{"type": "居民身份证", "pattern": r"\d{17}[\dX]", "check": "gb11643", "hint": "18位"},
+                               *({"type": t, "pattern": r"[A-Za-z0-9\-]{1,30}"} for t in (
+                                   "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "港澳台居民居住证",
+                                   "外国人永久居留身份证", "其他"))])
 
 
 def normal_id(number: str) -> str:
@@ -57,18 +91,21 @@ class Petitioner(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=50)
-    id_type: IdType = Field(default="居民身份证", description="证件类型")
+    id_type: str = Field(default="居民身份证", min_length=1, max_length=30,
+                         description="证件类型（deploy/seed/id-documents.yaml）")
     id_number: str | None = Field(default=None, max_length=30)
     phone: str | None = Field(default=None, max_length=30)
     address: str | None = Field(default=None, max_length=200)
     unit: UnitId | None = Field(default=None, description="工作单位 (organisation unit id), if an employee")
 
     @model_validator(mode="after")
-    def _document(self) -> Petitioner:
+    def _document(self, info: ValidationInfo) -> Petitioner:
         if self.id_number is not None:
             self.id_number = normal_id(self.id_number)
-            if self.id_type == "居民身份证" and not resident_id_ok(self.id_number):
-                raise ValueError("居民身份证号码应为18位且校验位正确 (resident ID: 18 characters with a valid check digit)")
+            documents = (info.context or {}).get("documents") or DEFAULT_DOCUMENTS
+            problem = documents.problem(self.id_type, self.id_number)
+            if problem:
+                raise ValueError(problem)
         if self.phone is not None and not 5 <= len(normal_phone(self.phone)) <= 15:
             raise ValueError("电话号码应为5至15位数字 (phone: 5 to 15 digits)")
         return self
@@ -196,7 +233,7 @@ class OnlineSubmission(BaseModel):
     receiving_unit: UnitId = Field(description="向哪个信访工作机构反映")
     anonymous: bool = Field(default=False, description="匿名（无法回复和评价，只能凭查询码查询进度）")
     name: str | None = Field(default=None, min_length=1, max_length=50, description="姓名")
-    id_type: IdType = "居民身份证"
+    id_type: str = Field(default="居民身份证", min_length=1, max_length=30)
     id_number: str | None = Field(default=None, max_length=30, description="证件号码")
     phone: str | None = Field(default=None, max_length=30, description="联系电话")
     address: str | None = Field(default=None, max_length=200, description="通讯地址")
@@ -217,14 +254,15 @@ class OnlineSubmission(BaseModel):
             raise ValueError("请留下电话或通讯地址，以便告知办理情况（第二十三条） (a phone or an address to reply to)")
         return self
 
-    def petition(self, now: datetime) -> PetitionInput:
+    def petition(self, now: datetime, documents: Documents | None = None) -> PetitionInput:
         people = [] if self.anonymous else [{
             "name": self.name, "id_type": self.id_type, "id_number": self.id_number, "phone": self.phone,
             "address": self.address, "unit": self.unit}]
-        return PetitionInput(channel="网上信访", received_at=now, receiving_unit=self.receiving_unit,
-                             anonymous=self.anonymous, petitioners=people, involved_count=self.involved_count,
-                             category=self.category, issue_type=self.issue_type, summary=self.summary,
-                             details={"platform": "本平台门户", "declared_truthful": True})
+        return PetitionInput.model_validate(dict(
+            channel="网上信访", received_at=now, receiving_unit=self.receiving_unit, anonymous=self.anonymous,
+            petitioners=people, involved_count=self.involved_count, category=self.category, issue_type=self.issue_type,
+            summary=self.summary, details={"platform": "本平台门户", "declared_truthful": True}),
+            context={"documents": documents})
 
 
 class RegistrationRejected(Exception):

@@ -75,7 +75,7 @@ async def submit_online(app: Intake, pool: AsyncConnectionPool, sub: OnlineSubmi
                                                 "message": "请选择一个信访工作机构",
                                                 "message_en": "choose a petition office"}])
     try:
-        cmd = sub.petition(datetime.now(UTC))
+        cmd = sub.petition(datetime.now(UTC), app.documents)
     except ValidationError as e:  # the person's fields, checked as a registrar's would be
         raise Invalid("请求中有字段不合格", fields=[
             field_error({**err, "loc": err["loc"][2:] or ("petitioner",)}) for err in e.errors(include_url=False)]) from None
