@@ -67,8 +67,10 @@ def test_subsidiary_cannot_read_another_subsidiarys_case(api, petition):
     assert "S2" in {i["subsidiary"] for i in hq["items"]}
     # union and government liaisons see only cases shared with them: none are yet
     assert api.call("reporting", "GET", f"/cases/{case_id}", "demo-union-liaison").status_code == 404
-    for service, path in (("intake", "/petitions"), ("routing", "/cases"), ("reporting", "/cases")):
+    for service, path in (("intake", "/petitions"), ("reporting", "/cases")):
         assert api.call(service, "GET", path, "demo-gov-liaison").json()["count"] == 0, service
+    # and nothing at all of routing's or supervision's reads: they serve the enterprise only
+    assert api.call("routing", "GET", "/cases", "demo-gov-liaison").status_code == 403
 
 
 def test_identity_is_shown_only_to_roles_that_need_it(api, petition):

@@ -70,6 +70,11 @@ EXAMPLES: list[ev.Event] = [
     ev.OrderEscalated(case_id="c", order_no=1, level="headquarters", issued_by="HQ-XFB", feedback_due_on=D, on=D),
     ev.AlertRaised(alert_id="a", kind="unroutable", unit="HQ-XFB", case_ids=["c"], raised_at=NOW, message="m"),
     ev.PetitionMarked(case_id="c", mark="threat", value=True, reason_sealed="s"),
+    ev.CaseShared(case_id="c", party="GOV-RSJ", party_type="hrss", preset="facts", fields=["case_no", "summary"],
+                  purpose="社保移交衔接", basis="b", on=D),
+    ev.SharingRevoked(case_id="c", party="GOV-RSJ", on=D),
+    ev.CoordinationRecorded(case_id="c", party="GOV-RSJ", action="contact_made", note_sealed="s",
+                            attachments=[ev.Attachment(name="a.pdf", media_type="application/pdf", size_bytes=3)], on=D),
 ]
 
 

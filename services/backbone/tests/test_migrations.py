@@ -18,7 +18,8 @@ def test_applied_once_checked_at_start_and_foreign_layouts_refused(database_url)
     with pytest.raises(SchemaNotReady, match="python -m stack migrate"):
         ensure_current(database_url, schema, MIGRATIONS)
     applied = migrate(database_url, schema, MIGRATIONS)
-    assert applied == ["backbone/0001_event_store.sql", "backbone/0002_scope_involved.sql", "service/0001_intake.sql",
+    assert applied == ["backbone/0001_event_store.sql", "backbone/0002_scope_involved.sql",
+                       "backbone/0003_scope_sharing.sql", "service/0001_intake.sql",
                        "service/0002_registrations.sql", "service/0003_registrations_index.sql",
                        "service/0004_detection.sql"]
     assert migrate(database_url, schema, MIGRATIONS) == []

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 from psycopg_pool import AsyncConnectionPool
 
-from .auth import Authenticator, InvalidToken, OrgTree, Principal
+from .auth import LIAISON_ROLES, Authenticator, InvalidToken, OrgTree, Principal
 from . import ratelimit
 from .db import open_async_pool
 from .errors import Conflict, Invalid, NotAllowed, NotFound, Problem, TooManyRequests, Unauthenticated, field_error
@@ -55,6 +55,7 @@ def create_app(
     on_startup: Callable[[FastAPI], Any] | None = None,
     description: str = "",
     schemas: Sequence[type[BaseModel]] = (),
+    party_routes: Sequence[str] = (),
 ) -> FastAPI:
     """``ctx`` is the service's composition root (settings, org, auth, store, ...); ``schemas`` are
     models a route reads by hand (its body documented by reference) to add to the OpenAPI."""
@@ -76,6 +77,7 @@ def create_app(
                    "exclude": lambda scope: scope.get("path") == "/health"},
     )
     app.state.ctx = ctx
+    app.state.party_routes = frozenset(party_routes)  # the only paths a union or government liaison may call
     app.state.limits = ratelimit.from_settings(settings)
     if settings.portal_origins:  # the petitioner's portal calls /public from its own origin; no credentials
         app.add_middleware(CORSMiddleware, allow_origins=settings.portal_origins, allow_methods=["GET", "POST"],
@@ -149,10 +151,16 @@ async def get_principal(
         raise Unauthenticated("缺少访问令牌 (Authorization: Bearer …)")
     auth: Authenticator = request.app.state.ctx.auth
     try:
-        return auth.authenticate(authorization[7:].strip())
+        principal = auth.authenticate(authorization[7:].strip())
     except InvalidToken as e:
         log.info("token refused: %s", e)
         raise Unauthenticated("访问令牌无效或已过期") from None
+    if principal.role in LIAISON_ROLES:
+        # an external party (厂地联动) reaches only the routes that serve what was shared with it
+        path = getattr(request.scope.get("route"), "path", "")
+        if path not in getattr(request.app.state, "party_routes", ()):
+            raise NotAllowed("外部协作方只能查看和处理共享给本方的案件", party=principal.unit)
+    return principal
 
 
 async def get_scope(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Scope:

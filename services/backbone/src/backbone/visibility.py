@@ -6,7 +6,7 @@ A principal sees a case when
     principal's own subtree (headquarters, the root, sees every such case; a petition office's
     subtree is its whole organisation's), or
   - the case is shared with the principal's own unit (the only way a union or government liaison
-    sees anything),
+    sees anything; ``shared`` says which fields it was given, and ``Scope.shared_fields`` reads it),
 and never when the case accuses the principal's unit or a unit above it, names the principal as
 an accused person, or the principal withdrew from it (回避) (条例 Arts 28, 30, 46(五)).
 A petitioner's own unit is not, by that fact alone, entitled to see the case (Art 46(六)).
@@ -28,6 +28,7 @@ from .auth import IDENTITY_FLAGS, IDENTITY_ROLES, LIAISON_ROLES, OrgTree, Princi
 from .contracts import (
     CaseAssigned,
     CaseClassified,
+    CaseShared,
     CaseUnroutable,
     HandlerRecused,
     JointHandlingSet,
@@ -36,6 +37,7 @@ from .contracts import (
     OrderIssued,
     PetitionRegistered,
     ReviewRequested,
+    SharingRevoked,
 )
 from .envelope import Envelope
 
@@ -59,6 +61,7 @@ class Scope:
     lineage: tuple[str, ...]  # the principal's unit and its ancestors: a case accusing one is hidden
     principal: str = ""  # a case excluding this principal is hidden
     identity: bool = False  # the principal's role may see identities (and flags only they reveal)
+    liaison: bool = False  # an external party's principal: only what was shared with its unit
 
     @classmethod
     def of(cls, principal: Principal, org: OrgTree) -> Scope:
@@ -74,7 +77,13 @@ class Scope:
         else:
             subtree = frozenset(org.subtree(home))
         return cls(subtree, principal.unit, tuple(org.ancestors_or_self(principal.unit)), principal.id,
-                   principal.role in IDENTITY_ROLES)
+                   principal.role in IDENTITY_ROLES, principal.role in LIAISON_ROLES)
+
+    def shared_fields(self, shared: dict | None) -> frozenset[str] | None:
+        """For a liaison, the fields of the case shared with its party (None: not a liaison)."""
+        if not self.liaison:
+            return None
+        return frozenset((shared or {}).get(self.party) or ())
 
     def flags(self, flags) -> list[str]:
         """The flags this principal may see: 信访老户 only with identities."""
@@ -121,7 +130,7 @@ class Scope:
 _UPSERT = bulk.insert(
     "case_scope",
     ("case_id", "received_at", "receiving_unit", "accused_unit", "responsible_unit", "responsible_version",
-     "involved", "excluded"),
+     "involved", "excluded", "shared", "shared_with"),
     "ON CONFLICT (case_id) DO UPDATE SET received_at = COALESCE(EXCLUDED.received_at, s.received_at),"
     " receiving_unit = COALESCE(EXCLUDED.receiving_unit, s.receiving_unit),"
     " accused_unit = COALESCE(EXCLUDED.accused_unit, s.accused_unit),"
@@ -129,11 +138,14 @@ _UPSERT = bulk.insert(
     " THEN EXCLUDED.responsible_unit ELSE s.responsible_unit END,"
     " responsible_version = GREATEST(EXCLUDED.responsible_version, s.responsible_version),"
     " involved = ARRAY(SELECT DISTINCT x FROM unnest(s.involved || EXCLUDED.involved) x ORDER BY x),"
-    " excluded = ARRAY(SELECT DISTINCT x FROM unnest(s.excluded || EXCLUDED.excluded) x ORDER BY x)",
+    " excluded = ARRAY(SELECT DISTINCT x FROM unnest(s.excluded || EXCLUDED.excluded) x ORDER BY x),"
+    # sharing: a party's entry replaced by the latest decision; null removes it (revoked)
+    " shared = jsonb_strip_nulls(s.shared || EXCLUDED.shared),"
+    " shared_with = ARRAY(SELECT k FROM jsonb_object_keys(jsonb_strip_nulls(s.shared || EXCLUDED.shared)) k ORDER BY k)",
     alias="s",
 )
 SCOPED = (PetitionRegistered, CaseAssigned, CaseUnroutable, CaseClassified, HandlerRecused, JointHandlingSet,
-           ObjectionRaised, ObjectionDecided, ReviewRequested, OrderIssued)
+           ObjectionRaised, ObjectionDecided, ReviewRequested, OrderIssued, CaseShared, SharingRevoked)
 
 
 def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
@@ -144,7 +156,7 @@ def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
         if not isinstance(p, SCOPED):
             continue
         row = rows.setdefault(ev.subject, {"case_id": ev.subject, "responsible_version": 0, "involved": [],
-                                           "excluded": []})
+                                           "excluded": [], "shared": {}})
         match p:
             case PetitionRegistered():
                 row.update(received_at=p.received_at, receiving_unit=p.receiving_unit, accused_unit=p.accused_unit)
@@ -171,8 +183,13 @@ def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
                 row["involved"] += [p.reviewing_unit] if p.reviewing_unit else []
             case OrderIssued():
                 row["involved"].append(p.issued_by)
+            case CaseShared():
+                row["shared"][p.party] = sorted(set(p.fields))
+            case SharingRevoked():
+                row["shared"][p.party] = None
     for row in rows.values():
         row["involved"], row["excluded"] = sorted(set(row["involved"])), sorted(set(row["excluded"]))
+        row["shared_with"] = sorted(k for k, v in row["shared"].items() if v is not None)  # a new row's parties
     return rows
 
 

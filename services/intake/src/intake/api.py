@@ -124,6 +124,8 @@ async def portal_page(request: Request) -> HTMLResponse:
 
 
 def build(intake: Intake) -> FastAPI:
-    app = create_app("信访登记 intake", intake.ctx, [router, public], schemas=[PetitionInput])
+    # a union or government liaison reads the registrations shared with its party (the shared fields only)
+    app = create_app("信访登记 intake", intake.ctx, [router, public], schemas=[PetitionInput],
+                     party_routes=["/petitions", "/petitions/{case_id}"])
     app.state.intake = intake
     return app

@@ -134,13 +134,33 @@ def portal_options(app: Intake) -> dict:
     }
 
 
+# the registration's fields each shared field opens to a party (the rest is null)
+_SHARED = {"case_no": ("case_no",), "subsidiary": ("subsidiary",), "issue_type": ("issue_type",),
+           "category": ("category",), "channel": ("channel",), "received_at": ("received_at",),
+           "involved_count": ("involved_count",), "petitioner_count": ("petitioner_count", "person_times")}
+
+
+def _for_party(app: Intake, p: PetitionRegistered, out: dict, fields: frozenset[str]) -> dict:
+    keep = {"case_id", "version", *(k for f in fields for k in _SHARED.get(f, ()))}
+    shown = {k: (v if k in keep else None) for k, v in out.items()}
+    shown["accused_principals"] = []
+    shown["petitioner_keys"] = []
+    shown["summary"] = app.sealer.open(p.case_id, p.summary_sealed) if "summary" in fields else None
+    people = app.sealer.open(p.case_id, p.petitioners_sealed) if p.petitioners_sealed else []
+    contact = ("name", "phone", "address") if "contact" in fields else ()
+    ids = ("id_type", "id_number") if "id_number" in fields else ()
+    shown["petitioners"] = [{k: x.get(k) for k in (*contact, *ids)} for x in people] if contact or ids else None
+    shown["identity_shown"] = bool(contact or ids)
+    return shown
+
+
 def _with_receipt(app: Intake, answer: dict) -> dict:
     code = receipt_code(app.receipt_key, answer["case_id"]) if answer.get("status_path") else None
     return {**answer, "receipt_code": format_receipt(code) if code else None}
 
 
 _READ = (
-    "SELECT e.body::text, (SELECT max(version) FROM events v WHERE v.stream_id = e.stream_id) AS version"
+    "SELECT e.body::text, (SELECT max(version) FROM events v WHERE v.stream_id = e.stream_id) AS version, s.shared"
     " FROM events e JOIN case_scope s ON s.case_id = e.stream_id::uuid"
     " WHERE e.stream_id = %(case_id)s AND e.version = 1 AND {scope}"
 )
@@ -156,9 +176,15 @@ async def petition(app: Intake, pool: AsyncConnectionPool, case_id: str, by: Pri
     if row is None:
         raise case_not_found(case_id)  # 404, not 403: do not confirm that it exists
     p: PetitionRegistered = Envelope.decode(row[0]).payload
-    out = p.model_dump(mode="json", exclude={"petitioners_sealed", "summary_sealed", "receipt_code_hash"})
+    out = p.model_dump(mode="json", exclude={"petitioners_sealed", "summary_sealed", "receipt_code_hash",
+                                             "details_sealed"})
     out["version"] = row[1]
-    out["summary"] = app.sealer.open(case_id, p.summary_sealed) if by.role in CONTENT_ROLES or by.role == "admin" else None
+    fields = scope.shared_fields(row[2])
+    if fields is not None:  # 厂地联动: a party gets the shared fields only, in the same shape
+        return _for_party(app, p, out, fields)
+    content = by.role in CONTENT_ROLES or by.role == "admin"
+    out["summary"] = app.sealer.open(case_id, p.summary_sealed) if content else None
+    out["details"] = app.sealer.open(case_id, p.details_sealed) if content and p.details_sealed else None
     identity = by.role in IDENTITY_ROLES or by.role == "admin"
     out["petitioners"] = app.sealer.open(case_id, p.petitioners_sealed) if identity and p.petitioners_sealed else None
     out["identity_shown"] = identity
@@ -166,7 +192,7 @@ async def petition(app: Intake, pool: AsyncConnectionPool, case_id: str, by: Pri
 
 
 _LIST = (
-    "SELECT s.case_id, s.received_at, e.body::text FROM case_scope s JOIN events e ON e.stream_id = s.case_id::text"
+    "SELECT s.case_id, s.received_at, e.body::text, s.shared FROM case_scope s JOIN events e ON e.stream_id = s.case_id::text"
     " AND e.version = 1 WHERE s.received_at IS NOT NULL AND {scope} {after}"
     " ORDER BY s.received_at DESC, s.case_id DESC LIMIT %(limit)s"
 )
@@ -182,11 +208,16 @@ async def petitions(app: Intake, pool: AsyncConnectionPool, scope: Scope, limit:
         cur = await conn.execute(sql.SQL(_LIST).format(scope=pred, after=page), params)
         rows = await cur.fetchall()
     items = []
-    for _, _, body in rows:
+    for _, _, body, shared in rows:
         p = Envelope.decode(body).payload
-        items.append(p.model_dump(mode="json", include={"case_id", "case_no", "channel", "received_at", "receiving_unit",
-                                                       "subsidiary", "category", "issue_type", "anonymous",
-                                                       "petitioner_count", "involved_count"}))
+        item = p.model_dump(mode="json", include={"case_id", "case_no", "channel", "received_at", "receiving_unit",
+                                                  "subsidiary", "category", "issue_type", "anonymous",
+                                                  "petitioner_count", "involved_count"})
+        fields = scope.shared_fields(shared)
+        if fields is not None:
+            keep = {"case_id", *(k for f in fields for k in _SHARED.get(f, ()))}
+            item = {k: (v if k in keep else None) for k, v in item.items()}
+        items.append(item)
     return {"count": len(items), "items": items, "next": next_cursor(rows, params["limit"], lambda r: (r[1], r[0]))}
 
 

@@ -54,6 +54,11 @@ async def detection_stats(request: Request, scope: ScopeDep, pool: PoolDep,
     return await usecases.detection_stats(_app(request), pool, scope, since, until)
 
 
+@router.get("/stats/sharing", summary="厂地联动汇总：按子公司和协作方的共享案件数、撤销数、协作方处置记录数")
+async def sharing_stats(request: Request, scope: ScopeDep, pool: PoolDep) -> dict:
+    return await usecases.sharing_stats(_app(request), pool, scope)
+
+
 @router.get("/alerts", summary="预警（如无法自动分派的案件）")
 async def alerts(request: Request, scope: ScopeDep, pool: PoolDep, limit: Limit = 100, after: After = None) -> dict:
     return await usecases.alerts(_app(request), pool, scope, limit, after)
@@ -71,6 +76,7 @@ async def status_by_receipt(body: StatusQuery, request: Request, pool: PoolDep) 
 
 
 def build(reporting: Reporting) -> FastAPI:
-    app = create_app("报表与查询 reporting", reporting.ctx, [router, public])
+    # a union or government liaison reads the cases shared with its party, in the same shape
+    app = create_app("报表与查询 reporting", reporting.ctx, [router, public], party_routes=["/cases", "/cases/{case_id}"])
     app.state.reporting = reporting
     return app

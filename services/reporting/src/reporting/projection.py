@@ -162,6 +162,23 @@ def apply(report: CaseReport | None, env: Envelope) -> tuple[CaseReport, list[ev
                 view["leader"] = leader
             case ev.HandlerAssigned(handler=handler):
                 view["handler"] = handler
+            case ev.CaseShared():
+                old = (view.get("shares") or {}).get(p.party) or {}
+                view["shares"] = {**(view.get("shares") or {}), p.party: {
+                    "party": p.party, "party_type": p.party_type, "preset": p.preset, "fields": p.fields,
+                    "purpose": p.purpose, "rule_id": p.rule_id, "since": str(old.get("since") or p.on),
+                    "changed_on": str(p.on), "revoked_on": None, "actions": old.get("actions", 0)}}
+            case ev.SharingRevoked():
+                shares = dict(view.get("shares") or {})
+                if p.party in shares:
+                    shares[p.party] = {**shares[p.party], "revoked_on": str(p.on)}
+                view["shares"] = shares
+            case ev.CoordinationRecorded():
+                shares = dict(view.get("shares") or {})
+                if p.party in shares:
+                    shares[p.party] = {**shares[p.party], "actions": shares[p.party].get("actions", 0) + 1,
+                                       "last_action": p.action, "last_action_on": str(p.on)}
+                view["shares"] = shares
         if isinstance(p, ev.CaseUnroutable):
             raise_alert("unroutable", p.queue_unit, f"案件无法按规则分派，请在待人工分派队列中处理：{p.reason}")
     elif isinstance(p, ev.SupervisionEvent):

@@ -15,12 +15,12 @@ VIEW = ("case_id", "case_no", "channel", "received_at", "receiving_unit", "subsi
         "moves", "track", "leader", "handler", "supervision_version", "stage", "extended", "served_on", "agreement",
         "closed_on", "outcome", "evaluation_petition_office", "evaluation_petition_office_by",
         "evaluation_responsible_unit", "evaluation_responsible_unit_by", "review_level", "reviewing_unit",
-        "final_on", "orders", "visitor_count", "person_times", "declared_truthful", "guidance")
+        "final_on", "orders", "visitor_count", "person_times", "declared_truthful", "guidance", "shares")
 DEADLINE = ("case_id", "clock", "kind", "unit", "starts_on", "due_on", "rolled_from", "basis", "met_on", "late",
             "paused_on", "breached_on", "cancelled_on", "extended_days")
 # columns with a NOT NULL default: a row is written whole, so an unset one is written as its default
 DEFAULTS = {"routing_version": 0, "supervision_version": 0, "urgent": False, "threat": False, "flags": [], "moves": 0,
-            "extended": False, "orders": 0, "person_times": 1, "declared_truthful": False}
+            "extended": False, "orders": 0, "person_times": 1, "declared_truthful": False, "shares": {}}
 TIMELINE = ("event_id", "case_id", "source", "type", "version", "occurred_at", "actor_role", "actor_unit", "trace_id",
             "detail")
 ALERT = ("alert_id", "kind", "unit", "case_id", "raised_at", "message")

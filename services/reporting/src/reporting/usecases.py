@@ -69,8 +69,36 @@ def _summary(app: Reporting, row: dict, scope: Scope) -> dict:
         "reviewing_unit": row["reviewing_unit"],
         "final_on": row["final_on"],
         "orders": row["orders"],
+        "shares": list((row.get("shares") or {}).values()),
         "updated_at": row["updated_at"],
     }
+
+
+# what each shared field shows of a case's summary (厂地联动); the rest is null for a party
+SHARED_KEYS = {
+    "case_no": ("case_no",), "subsidiary": ("subsidiary", "subsidiary_name"), "issue_type": ("issue_type",),
+    "category": ("category",), "channel": ("channel",), "status": ("status", "status_label"),
+    "stage": ("stage", "stage_label"), "received_at": ("received_at",), "accepted_on": ("accepted_on",),
+    "served_on": ("served_on",), "closed_on": ("closed_on",), "involved_count": ("involved_count",),
+    "petitioner_count": ("petitioner_count", "person_times"), "assigned_unit": ("assigned_unit", "assigned_unit_name"),
+}
+ALWAYS = ("case_id", "updated_at")
+PARTY_EVENTS = ("case.shared.v1", "case.sharing_revoked.v1", "case.coordination_recorded.v1")
+
+
+def for_party(view: dict, fields: frozenset[str], party: str) -> dict:
+    """The same shape as the enterprise's view, with only the fields shared with ``party``."""
+    keep = {*ALWAYS, *(k for f in fields for k in SHARED_KEYS.get(f, ()))}
+    out = {k: (v if k in keep else None) for k, v in view.items()}
+    out.update(evaluation=None, flags=[], first_time=None, declared_truthful=None,
+               shares=[s for s in view.get("shares") or [] if s["party"] == party])
+    return out
+
+
+def _shown(app: Reporting, row: dict, scope: Scope) -> dict:
+    view = _summary(app, row, scope)
+    fields = scope.shared_fields(row.get("xf_shared"))
+    return view if fields is None else for_party(view, fields, scope.party)
 
 
 async def _rows(pool, query: sql.Composable, params: dict) -> list[dict]:
@@ -93,10 +121,10 @@ async def cases(app: Reporting, pool, scope: Scope, status_: str | None, subsidi
         conds.append(sql.SQL("(v.received_at, v.case_id) < (%(at)s, %(after_id)s)"))
     params.update(status=status_, subsidiary=subsidiary, limit=limit,
                   at=cursor[0] if cursor else None, after_id=cursor[1] if cursor else None)
-    query = sql.SQL("SELECT v.* FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE {}"
+    query = sql.SQL("SELECT v.*, s.shared AS xf_shared FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE {}"
                     " ORDER BY v.received_at DESC, v.case_id DESC LIMIT %(limit)s").format(sql.SQL(" AND ").join(conds))
     rows = await _rows(pool, query, params)
-    return {"count": len(rows), "items": [_summary(app, r, scope) for r in rows],
+    return {"count": len(rows), "items": [_shown(app, r, scope) for r in rows],
             "next": next_cursor(rows, limit, lambda r: (r["received_at"], r["case_id"]))}
 
 
@@ -105,8 +133,9 @@ async def case(app: Reporting, pool, case_id: str, scope: Scope) -> dict:
     pred, params = scope.where("s")
     async with pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(sql.SQL("SELECT v.* FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
-                                  " WHERE v.case_id = %(id)s AND {}").format(pred), {**params, "id": case_id})
+        await cur.execute(sql.SQL("SELECT v.*, s.shared AS xf_shared FROM case_view v JOIN case_scope s"
+                                  " ON s.case_id = v.case_id WHERE v.case_id = %(id)s AND {}").format(pred),
+                          {**params, "id": case_id})
         row = await cur.fetchone()
         if row is None:
             # 404 rather than 403: a principal out of scope does not learn that the case exists
@@ -123,6 +152,11 @@ async def case(app: Reporting, pool, case_id: str, scope: Scope) -> dict:
         await cur.execute("SELECT alert_id::text, kind, unit, raised_at, message FROM alerts WHERE case_id = %s"
                           " ORDER BY raised_at", (case_id,))
         alerts = await cur.fetchall()
+    fields = scope.shared_fields(row["xf_shared"])
+    if fields is not None:  # a party: its own dealings with the case, the deadlines if shared, no alerts
+        timeline = [t for t in timeline if t["type"] in PARTY_EVENTS and (t["detail"] or {}).get("party") == scope.party]
+        return {**for_party(_summary(app, row, scope), fields, scope.party),
+                "deadlines": deadlines if "deadlines" in fields else [], "timeline": timeline, "alerts": []}
     return {**_summary(app, row, scope), "deadlines": deadlines, "timeline": timeline, "alerts": alerts}
 
 
@@ -169,6 +203,24 @@ async def detection_stats(app: Reporting, pool, scope: Scope, since, until) -> d
     items = sorted(by.values(), key=lambda r: (r["subsidiary"] is not None, r["subsidiary"] or ""))
     return {"since": since, "until": until, "items": items,
             "note": "人次：来访按来访人数，其他按署名人数，匿名按1人；涉及人数另计"}
+
+
+async def sharing_stats(app: Reporting, pool, scope: Scope) -> dict:
+    """厂地联动 consolidated: per subsidiary and party, the cases shared now, ever, revoked, and the
+    parties' recorded actions (headquarters sees the group; a subsidiary its own)."""
+    pred, params = scope.where("s")
+    rows = await _rows(pool, sql.SQL(
+        "SELECT v.subsidiary, x.key AS party, x.value->>'party_type' AS party_type,"
+        " count(*) AS ever, count(*) FILTER (WHERE x.value->>'revoked_on' IS NULL) AS active,"
+        " count(*) FILTER (WHERE x.value->>'revoked_on' IS NOT NULL) AS revoked,"
+        " sum(coalesce((x.value->>'actions')::int, 0)) AS actions,"
+        " count(*) FILTER (WHERE x.value->>'rule_id' IS NOT NULL) AS by_rule,"
+        " min(x.value->>'since') AS first_since"
+        " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id, jsonb_each(v.shares) x"
+        " WHERE {} GROUP BY 1, 2, 3 ORDER BY 1 NULLS FIRST, 2").format(pred), params)
+    org = app.ctx.org
+    return {"items": [{**r, "subsidiary_name": org.name(r["subsidiary"]) or "集团总部本级", "party_name": org.name(r["party"])}
+                      for r in rows]}
 
 
 async def alerts(app: Reporting, pool, scope: Scope, limit: int, after: str | None) -> dict:

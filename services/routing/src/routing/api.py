@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from backbone.contracts import Category, LegalChannel, PrincipalId, RejectGround, Track, UnitId
+from backbone.contracts import (Attachment, Category, CoordinationAction, LegalChannel, PrincipalId, RejectGround, Track,
+                                UnitId)
 from backbone.http import PoolDep, PrincipalDep, ScopeDep, create_app, if_match_version
 from backbone.paging import MAX_LIMIT
 
@@ -257,7 +258,52 @@ async def record_investigation(case_id: str, body: InvestigationBody, request: R
         _app(request), pool, _cmd(case_id, principal, scope, if_match, body), body.investigators, body.units, details))
 
 
+# -- 厂地联动 -------------------------------------------------------------------------------------
+
+
+class ShareBody(Body):
+    party: UnitId = Field(description="外部协作方（deploy/seed/sharing.yaml 的 parties）")
+    preset: str = Field(min_length=1, max_length=40, description="共享范围：status_only / facts / facts_with_contact / facts_with_id")
+    purpose: str = Field(min_length=1, max_length=60, description="共享目的（sharing.yaml 的 purposes）")
+    basis: str = Field(min_length=2, max_length=300, description="依据")
+
+
+class RevokeBody(Body):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class CoordinationBody(Body):
+    action: CoordinationAction = Field(description="contact_made 已联系 / policy_explained 政策解释 / on_site_visit 上门走访 /"
+                                                   " payment_done 已支付 / transfer_step_done 移交步骤完成 / outcome 结果")
+    note: str | None = Field(default=None, max_length=4000, description="情况说明（密封保存）")
+    attachments: list[Attachment] = Field(default_factory=list, max_length=20, description="附件的名称、类型、大小、摘要")
+
+
+@router.post("/{case_id}/shares", summary="向工会或地方政府部门共享案件（目的、范围、依据）；再次提交即扩大或缩小范围")
+async def share(case_id: str, body: ShareBody, request: Request, response: Response, principal: PrincipalDep,
+                scope: ScopeDep, pool: PoolDep, if_match: IfMatch = None) -> dict:
+    return _answer(response, await usecases.share(_app(request), pool, _cmd(case_id, principal, scope, if_match, body),
+                                                  body.party, body.preset, body.purpose, body.basis))
+
+
+@router.post("/{case_id}/shares/{party}/revoke", summary="撤销共享：该方立即看不到此案件")
+async def revoke(case_id: str, party: UnitId, body: RevokeBody, request: Request, response: Response,
+                 principal: PrincipalDep, scope: ScopeDep, pool: PoolDep, if_match: IfMatch = None) -> dict:
+    return _answer(response, await usecases.revoke_sharing(
+        _app(request), pool, _cmd(case_id, principal, scope, if_match, body), party, body.reason))
+
+
+COORDINATION = "/cases/{case_id}/coordination"
+
+
+@router.post("/{case_id}/coordination", summary="协作方记录协调处置情况（已联系、政策解释、上门走访、支付或移交步骤、结果）")
+async def coordinate(case_id: str, body: CoordinationBody, request: Request, response: Response,
+                     principal: PrincipalDep, scope: ScopeDep, pool: PoolDep, if_match: IfMatch = None) -> dict:
+    return _answer(response, await usecases.coordinate(
+        _app(request), pool, _cmd(case_id, principal, scope, if_match, body), body.action, body.note, body.attachments))
+
+
 def build(routing: Routing) -> FastAPI:
-    app = create_app("受理与分派 routing", routing.ctx, [router])
+    app = create_app("受理与分派 routing", routing.ctx, [router], party_routes=[COORDINATION])
     app.state.routing = routing
     return app

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import yaml
 
-from backbone.contracts import TOPIC_INTAKE, PetitionFlagged, PetitionRegistered
+from backbone.contracts import TOPIC_INTAKE, CaseAssigned, PetitionFlagged, PetitionRegistered
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 from backbone.sealing import Sealer
 
-from . import store
+from . import sharing, store
 from .domain import CHINA, RoutingCase, RuleTable, evolve, flagged, registered, route
+from .sharing import Policy
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -29,6 +30,7 @@ class Routing:
     table: RuleTable
     sealer: Sealer
     issue_types: frozenset[str]
+    sharing: Policy
     today: Callable[[], date] = today
 
 
@@ -36,7 +38,9 @@ def routing(ctx: Context) -> Routing:
     s = ctx.settings
     table = RuleTable.load(s.seed("routing-rules.yaml"), s.seed("taxonomy.yaml"), s.seed("handling.yaml"))
     taxonomy = yaml.safe_load(s.seed("taxonomy.yaml").read_text(encoding="utf-8"))
-    return Routing(ctx, table, Sealer(s.seal_key.get_secret_value()), frozenset(t["id"] for t in taxonomy["issue_types"]))
+    policy = Policy.model_validate(yaml.safe_load(s.seed("sharing.yaml").read_text(encoding="utf-8"))).check(ctx.org)
+    return Routing(ctx, table, Sealer(s.seal_key.get_secret_value()), frozenset(t["id"] for t in taxonomy["issue_types"]),
+                   policy)
 
 
 class RoutingProjection:
@@ -63,6 +67,11 @@ class RoutingProjection:
             return case, []
         case = registered(p)
         events = route(case, self.app.table, self.app.ctx.org, self.app.today())
+        if case.facts.subsidiary and any(isinstance(e, CaseAssigned) for e in events):
+            f = case.facts  # 厂地联动 by rule (e.g. social-insurance hand-over → the locality's 人社 office)
+            events += sharing.by_rule(self.app.sharing, case_id=f.case_id, category=f.category, issue_type=f.issue_type,
+                                      accused_unit=f.accused_unit, accused_principals=f.accused_principals,
+                                      subsidiary=f.subsidiary, on=events[0].on)
         for e in events:
             case = evolve(case, e)
         return case, events

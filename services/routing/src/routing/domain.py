@@ -40,12 +40,17 @@ from backbone.contracts import (
     ObjectionDecided,
     ObjectionRaised,
     PetitionFlagged,
+    CaseShared,
+    CoordinationRecorded,
+    SharingRevoked,
     PetitionRegistered,
     RoutingEvent,
     Subtask,
     SubtaskReported,
     TrackSet,
 )
+
+from .sharing import Share
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ACT = "《信访工作条例》"
@@ -263,6 +268,7 @@ class RoutingCase(BaseModel):
     linked_case_id: str | None = None
     unroutable_reason: str | None = None
     suggestions: tuple[Suggestion, ...] = ()
+    shares: dict[str, Share] = {}  # 厂地联动: what each external party holds of the case
 
     @property
     def case_id(self) -> str:
@@ -363,6 +369,18 @@ def evolve(case: RoutingCase, event: RoutingEvent) -> RoutingCase:
                 s.model_copy(update={"reported_on": event.on}) if s.unit == event.unit else s for s in c.subtasks)))
         case InvestigationRecorded():
             c = c.model_copy(update=dict(investigations=c.investigations + 1))
+        case CaseShared():
+            old = c.shares.get(event.party)
+            c = c.model_copy(update=dict(shares={**c.shares, event.party: Share(
+                party=event.party, preset=event.preset, fields=tuple(event.fields), purpose=event.purpose,
+                since=old.since if old else event.on, actions=old.actions if old else 0)}))
+        case SharingRevoked():
+            c = c.model_copy(update=dict(shares={k: v for k, v in c.shares.items() if k != event.party}))
+        case CoordinationRecorded():
+            share = c.shares.get(event.party)
+            if share is not None:
+                c = c.model_copy(update=dict(shares={**c.shares, event.party: share.model_copy(
+                    update={"actions": share.actions + 1})}))
     return c.model_copy(update={"version": c.version + 1})
 
 

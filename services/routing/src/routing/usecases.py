@@ -15,7 +15,7 @@ from datetime import date
 from psycopg_pool import AsyncConnectionPool
 
 from backbone import telemetry, visibility
-from backbone.auth import Principal
+from backbone.auth import LIAISON_ROLES, Principal
 from backbone.contracts import RoutingEvent, Subtask
 from backbone.days import stated
 from backbone.envelope import Actor
@@ -25,9 +25,10 @@ from backbone.http import require_role
 from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
-from . import domain, store
+from . import domain, sharing, store
 from .bootstrap import Routing
 from .domain import STATUS_LABEL, RoutingCase, RoutingError
+from .sharing import SharingError
 
 DECIDERS = ("handler", "supervisor", "leader")
 
@@ -76,7 +77,7 @@ async def _decide(app: Routing, pool: AsyncConnectionPool, cmd: Command, roles: 
                 may(app, case, cmd.by)
                 try:
                     events = decision(case, on)
-                except RoutingError as e:
+                except (RoutingError, SharingError) as e:
                     raise Invalid(str(e), case_status=case.status) from None
                 by = cmd.by
                 envs = app.ctx.store.envelopes(case_id, case.version, events, Actor(by.id, by.unit, by.role),
@@ -190,6 +191,45 @@ async def record_investigation(app, pool, cmd: Command, investigators: list[str]
 # -- reading -------------------------------------------------------------------------------------------
 
 
+# -- 厂地联动 ---------------------------------------------------------------------------------------
+
+SHARERS = ("handler", "leader", "supervisor")
+
+
+async def share(app, pool, cmd: Command, party: str, preset: str, purpose: str, basis: str) -> dict:
+    """A handler shares the case with a union or a local government office: purpose, preset, basis."""
+    return await _decide(app, pool, cmd, SHARERS, _holding_unit, lambda c, on: sharing.share(
+        app.sharing, case_id=c.case_id, category=c.category, accused_unit=c.accused_unit,
+        accused_principals=c.accused_principals, subsidiary=c.facts.subsidiary, party_id=party, preset=preset,
+        purpose=purpose, basis=basis, on=on))
+
+
+async def revoke_sharing(app, pool, cmd: Command, party: str, reason: str | None) -> dict:
+    return await _decide(app, pool, cmd, SHARERS, _holding_unit, lambda c, on: sharing.revoke(
+        c.case_id, c.shares, party, _seal(app, c, reason), on))
+
+
+def _shared_with_me(app: Routing, case: RoutingCase, by: Principal) -> None:
+    if by.unit not in case.shares:
+        raise NotAllowed("该案件未向本方共享")
+
+
+async def coordinate(app, pool, cmd: Command, action: str, note: str | None, attachments: list) -> dict:
+    """A liaison records what its party did on a case shared with it; the enterprise sees it."""
+    out = await _decide(app, pool, cmd, LIAISON_ROLES_T, _shared_with_me, lambda c, on: sharing.coordinate(
+        c.case_id, c.shares, cmd.by.unit, action, _seal(app, c, note), attachments, on))
+    return party_view(out, cmd.by.unit)
+
+
+LIAISON_ROLES_T = tuple(sorted(LIAISON_ROLES))
+
+
+def party_view(view_: dict, party: str) -> dict:
+    """What a party learns back from its own action: its share and the case number, nothing else."""
+    return {"case_id": view_["case_id"], "case_no": view_["case_no"], "version": view_["version"],
+            "share": next((s for s in view_["shares"] if s["party"] == party), None)}
+
+
 async def case(app: Routing, pool, case_id: str, scope: Scope) -> dict:
     case_id = checked_case_id(case_id)
     async with pool.connection() as conn:
@@ -247,4 +287,5 @@ def view(app: Routing, c: RoutingCase, scope: Scope | None = None) -> dict:
         "reject_reason": app.sealer.open(c.case_id, c.reject_reason_sealed) if c.reject_reason_sealed else None,
         "unroutable_reason": c.unroutable_reason,
         "suggestions": [s.model_dump(mode="json") for s in c.suggestions if scope is None or scope.flags([s.flag])],
+        "shares": [{**s.model_dump(mode="json"), "party_name": org.name(s.party)} for s in c.shares.values()],
     }

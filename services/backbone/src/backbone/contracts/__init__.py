@@ -31,6 +31,12 @@ from .intake import Category, Channel, Flag, IntakeEvent, Mark, PetitionFlagged,
 from .reporting import AlertRaised, ReportingEvent
 from .routing import (
     AssignMode,
+    Attachment,
+    CaseShared,
+    CoordinationAction,
+    CoordinationRecorded,
+    SharedField,
+    SharingRevoked,
     CaseAccepted,
     CaseAssigned,
     CaseClassified,
@@ -104,4 +110,5 @@ __all__ = [
     "EvaluationExpired", "FollowUpRequired", "FollowUpRecorded", "RehandlingOrdered", "ReviewRequested",
     "ReviewOpinionIssued", "CaseFinalised", "UrgentFlagged", "OrderIssued", "OrderFeedback", "OrderEscalated",
     "ReportingEvent", "AlertRaised",
+    "Attachment", "CaseShared", "CoordinationAction", "CoordinationRecorded", "SharedField", "SharingRevoked",
 ]

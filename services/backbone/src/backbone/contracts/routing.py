@@ -227,3 +227,65 @@ class InvestigationRecorded(RoutingEvent):
     units: list[UnitId] = Field(min_length=1, max_length=20)
     on: date
     details_sealed: str = Field(max_length=100_000, description="place, persons heard and findings (sealed)")
+
+
+# -- 厂地联动: sharing a case with the trade union and local government, and working it together --
+
+SharedField = Literal[
+    "case_no", "subsidiary", "issue_type", "category", "channel", "status", "stage", "received_at", "accepted_on",
+    "served_on", "closed_on", "involved_count", "petitioner_count", "assigned_unit", "deadlines", "summary",
+    "contact", "id_number",
+]
+CoordinationAction = Literal["contact_made", "policy_explained", "on_site_visit", "payment_done", "transfer_step_done",
+                             "outcome"]
+
+
+class CaseShared(RoutingEvent):
+    """A case is shared with an external party (a union, a local government office) for a purpose,
+    with the fields of a preset: set, widened or narrowed (the latest one holds)."""
+
+    type: ClassVar[str] = "case.shared.v1"
+
+    case_id: str = Field(max_length=36)
+    party: UnitId
+    party_type: str = Field(max_length=40)
+    preset: str = Field(max_length=40)
+    fields: list[SharedField] = Field(max_length=30)
+    purpose: str = Field(max_length=60)
+    basis: str = Field(max_length=300)
+    rule_id: str | None = Field(default=None, max_length=64, description="the sharing rule, if not a person's decision")
+    on: date
+
+
+class SharingRevoked(RoutingEvent):
+    """The case is no longer shared with the party: it vanishes from the party's views at once."""
+
+    type: ClassVar[str] = "case.sharing_revoked.v1"
+
+    case_id: str = Field(max_length=36)
+    party: UnitId
+    reason_sealed: str | None = Field(default=None, max_length=20_000)
+    on: date
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    media_type: str = Field(min_length=1, max_length=100)
+    size_bytes: int = Field(ge=0, le=1_000_000_000)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class CoordinationRecorded(RoutingEvent):
+    """A party to whom the case is shared records what it did (contact made, policy explained,
+    on-site visit, a payment or transfer step done, the outcome), with attachments' metadata."""
+
+    type: ClassVar[str] = "case.coordination_recorded.v1"
+
+    case_id: str = Field(max_length=36)
+    party: UnitId
+    action: CoordinationAction
+    note_sealed: str | None = Field(default=None, max_length=50_000)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+    on: date
