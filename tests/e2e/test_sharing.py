@@ -42,6 +42,9 @@ def test_a_social_insurance_case_is_shared_by_rule_and_the_office_sees_only_what
     assert [s["party"] for s in seen["shares"]] == ["GOV-RSJ"]
     listed = ok(api.call("reporting", "GET", "/cases", "demo-rsj-liaison", params={"limit": 500}))["items"]
     assert case_id in [i["case_id"] for i in listed]
+    found = ok(api.call("reporting", "GET", "/cases", "demo-rsj-liaison",
+                        params={"issue_type": "social_insurance_transfer", "case_no": seen["case_no"]}))["items"]
+    assert [i["case_id"] for i in found] == [case_id]
     # intake learns of the share from routing's events a moment later than reporting
     reg = api.eventually(lambda: ok(api.call("intake", "GET", f"/petitions/{case_id}", "demo-rsj-liaison")))
     assert "养老金发放中断" in reg["summary"]
@@ -171,3 +174,69 @@ def test_headquarters_sees_sharing_consolidated_per_subsidiary_and_party(api, so
     mine = ok(api.call("reporting", "GET", "/stats/sharing", "demo-s2-handler"))["items"]
     assert all(i["subsidiary"] == "S2" for i in mine)
     assert api.call("reporting", "GET", "/stats/sharing", "demo-rsj-liaison").status_code == 403
+
+
+def test_a_joint_mediation_and_a_joint_meeting_are_supervised_like_any_other_duty(api, petition):
+    case_id = ok(api.register(petition(issue_type="wages", summary="外包单位拖欠农民工工资三个月，请求协调")), 201)["case_id"]
+    api.case_in_reporting(case_id, "demo-s1-handler", want=lambda c: c["assigned_unit"])
+    ok(api.call("routing", "POST", f"/cases/{case_id}/shares", "demo-s1-handler",
+                json={"party": "GOV-TJW", "preset": "facts_with_contact", "purpose": "联合调解", "basis": "劳动争议联合调解"}))
+    r = api.call("routing", "POST", f"/cases/{case_id}/mediations", "demo-s1-handler",
+                 json={"parties": ["GOV-JD"], "meeting_at": "2026-12-10T09:00:00+08:00", "place": "调解室",
+                       "due_on": "2026-12-20"})
+    assert r.status_code == 422 and "先共享" in r.text  # only with parties the case is shared with
+    m = ok(api.call("routing", "POST", f"/cases/{case_id}/mediations", "demo-s1-handler",
+                    json={"parties": ["GOV-TJW"], "meeting_at": "2026-12-10T09:00:00+08:00", "place": "街道调解室",
+                          "due_on": "2026-12-20"}))
+    assert m["mediations"] == [{"no": 1, "parties": ["GOV-TJW"], "due_on": "2026-12-20", "result": None}]
+    meeting = ok(api.call("routing", "POST", "/meetings", "demo-s1-handler",
+                          json={"parties": ["GOV-TJW", "UNION-S1"], "units": ["S1-HR"],
+                                "cases": [{"case_id": case_id, "decisions": [
+                                    {"text": "人力资源部核对欠薪名单", "owner": "S1-HR", "due_on": "2026-12-15"}]}]}))
+    meeting_id = meeting["meeting_id"]
+
+    def clocks():
+        c = ok(api.call("reporting", "GET", f"/cases/{case_id}", "demo-s1-handler"))
+        names = {d["clock"]: d for d in c["deadlines"]}
+        assert "mediation:1" in names and f"meeting:{meeting_id[:8]}.1" in names, sorted(names)
+        return c
+
+    c = api.eventually(clocks)
+    assert any(t["type"] == "case.joint_meeting_recorded.v1" for t in c["timeline"])
+    assert "核对欠薪名单" not in json.dumps(c, ensure_ascii=False)
+    ok(api.call("routing", "POST", f"/cases/{case_id}/mediations/1/outcome", "demo-s1-handler",
+                json={"result": "调解成功", "text": "外包单位于12月25日前足额支付"}))
+    ok(api.call("routing", "POST", f"/cases/{case_id}/meeting-actions/{meeting_id}/1/done", "demo-s1-hr-handler", json={}))
+
+    def met():
+        c = ok(api.call("reporting", "GET", f"/cases/{case_id}", "demo-s1-handler"))
+        names = {d["clock"]: d for d in c["deadlines"]}
+        assert names["mediation:1"]["met_on"] and names[f"meeting:{meeting_id[:8]}.1"]["met_on"], names
+
+    api.eventually(met)
+
+
+def test_a_case_shared_for_risk_shows_in_the_offices_risk_view_without_names(api, petition):
+    people = [{"name": f"工人{i}", "phone": f"1350000{i:04d}", "unit": "S1-U2"} for i in range(5)]
+    case_id = ok(api.register(petition(channel="来访", petitioners=people, involved_count=40,
+                                       summary="四十名外包工人称将集体到市政府反映欠薪",
+                                       details={"reception_place": "一公司信访接待室", "visitor_count": 5})), 201)["case_id"]
+    api.case_in_reporting(case_id, "demo-s1-handler", want=lambda c: c["assigned_unit"])
+    ok(api.call("routing", "POST", f"/cases/{case_id}/shares", "demo-s1-handler",
+                json={"party": "GOV-PCS", "preset": "risk_only", "purpose": "维稳信息共享", "basis": "集体访苗头，属地维稳信息共享"}))
+
+    def seen():
+        items = ok(api.call("reporting", "GET", "/risk", "demo-pcs-liaison"))["items"]
+        assert items, items
+        return items
+
+    [item] = api.eventually(seen)
+    assert (item["subsidiary"], item["unit"], item["issue_type"], item["people"]) == ("S1", "S1-HR", "wages", 40)
+    assert item["week"] and item["cases"] == 1
+    text = json.dumps(ok(api.call("reporting", "GET", "/risk", "demo-pcs-liaison")), ensure_ascii=False)
+    assert "工人0" not in text and "欠薪" not in text and case_id not in text
+    c = ok(api.call("reporting", "GET", f"/cases/{case_id}", "demo-pcs-liaison"))
+    assert c["case_no"] is None and c["status"] is None and c["involved_count"] == 40
+    case_no = api.case_in_reporting(case_id, "demo-s1-handler")["case_no"]
+    # a party cannot find a case by a number it was not given
+    assert ok(api.call("reporting", "GET", "/cases", "demo-pcs-liaison", params={"case_no": case_no}))["items"] == []

@@ -75,6 +75,11 @@ EXAMPLES: list[ev.Event] = [
     ev.SharingRevoked(case_id="c", party="GOV-RSJ", on=D),
     ev.CoordinationRecorded(case_id="c", party="GOV-RSJ", action="contact_made", note_sealed="s",
                             attachments=[ev.Attachment(name="a.pdf", media_type="application/pdf", size_bytes=3)], on=D),
+    ev.MediationScheduled(case_id="c", no=1, parties=["GOV-TJW"], meeting_at=NOW, place="调解室", due_on=D, on=D),
+    ev.MediationConcluded(case_id="c", no=1, result="调解成功", text_sealed="s", on=D),
+    ev.JointMeetingRecorded(case_id="c", meeting_id="m", held_on=D, parties=["GOV"], units=["S1"],
+                            decisions=[ev.MeetingDecision(no=1, text_sealed="s", owner="S1-HR", due_on=D)], on=D),
+    ev.MeetingActionDone(case_id="c", meeting_id="m", decision_no=1, on=D),
 ]
 
 

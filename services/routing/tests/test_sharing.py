@@ -68,3 +68,27 @@ def test_revoking_or_acting_needs_a_share():
 def test_an_identity_preset_must_name_who_may_receive_it():
     with pytest.raises(ValueError, match="party types"):
         sh.Preset(name="x", fields=("summary", "contact"))
+
+
+def test_a_mediation_needs_shared_parties_and_has_one_outcome():
+    shares = {"GOV-TJW": sh.Share(party="GOV-TJW", preset="facts", fields=("case_no",), purpose="联合调解", since=D)}
+    with pytest.raises(sh.SharingError, match="先共享"):
+        sh.schedule_mediation("c", shares, (), ["GOV-JD"], None, "调解室", D, D)
+    with pytest.raises(sh.SharingError, match="早于"):
+        sh.schedule_mediation("c", shares, (), ["GOV-TJW"], None, "调解室", date(2026, 11, 1), D)
+    [e] = sh.schedule_mediation("c", shares, (), ["GOV-TJW"], "2026-11-25T09:00:00+08:00", "调解室", date(2026, 12, 1), D)
+    assert e.no == 1
+    done = (sh.Mediation(no=1, parties=("GOV-TJW",), due_on=D, result="调解成功"),)
+    with pytest.raises(sh.SharingError, match="已有结果"):
+        sh.conclude_mediation("c", done, 1, "调解不成", "s", D)
+    with pytest.raises(sh.SharingError, match="没有第2次"):
+        sh.conclude_mediation("c", done, 2, "调解不成", "s", D)
+
+
+def test_a_meeting_decision_is_reported_done_by_its_owner_or_above():
+    tasks = (sh.MeetingTask(meeting_id="m", no=1, owner="S1-HR", due_on=D),)
+    assert sh.action_done("c", tasks, "m", 1, "S1", ORG, D)[0].decision_no == 1
+    with pytest.raises(sh.SharingError, match="责任单位"):
+        sh.action_done("c", tasks, "m", 1, "S2-HR", ORG, D)
+    with pytest.raises(sh.SharingError, match="没有"):
+        sh.action_done("c", tasks, "m", 2, "S1-HR", ORG, D)

@@ -32,9 +32,12 @@ async def list_cases(
     status: Annotated[Literal["registered", "assigned", "unroutable", "accepted", "rejected", "objected", "disputed"]
                       | None, Query(description="受理分派状态")] = None,
     subsidiary: Annotated[UnitId | None, Query()] = None,
+    issue_type: Annotated[str | None, Query(max_length=64, description="问题类型")] = None,
+    case_no: Annotated[str | None, Query(max_length=40, description="信访件编号")] = None,
     limit: Limit = 100, after: After = None,
 ) -> dict:
-    return await usecases.cases(_app(request), pool, scope, status, subsidiary, limit, after)
+    return await usecases.cases(_app(request), pool, scope, status, subsidiary, limit, after, issue_type=issue_type,
+                                case_no=case_no)
 
 
 @router.get("/cases/{case_id}", summary="案件详情与完整时间线")
@@ -59,6 +62,13 @@ async def sharing_stats(request: Request, scope: ScopeDep, pool: PoolDep) -> dic
     return await usecases.sharing_stats(_app(request), pool, scope)
 
 
+@router.get("/risk", summary="维稳信息共享：按子公司、单位、问题类型和周汇总的件数和人数（不含姓名和内容）")
+async def risk(request: Request, scope: ScopeDep, pool: PoolDep,
+               since: Annotated[date | None, Query(description="收到日期起（含）")] = None,
+               until: Annotated[date | None, Query(description="收到日期止（含）")] = None) -> dict:
+    return await usecases.risk(_app(request), pool, scope, since, until)
+
+
 @router.get("/alerts", summary="预警（如无法自动分派的案件）")
 async def alerts(request: Request, scope: ScopeDep, pool: PoolDep, limit: Limit = 100, after: After = None) -> dict:
     return await usecases.alerts(_app(request), pool, scope, limit, after)
@@ -77,6 +87,6 @@ async def status_by_receipt(body: StatusQuery, request: Request, pool: PoolDep) 
 
 def build(reporting: Reporting) -> FastAPI:
     # a union or government liaison reads the cases shared with its party, in the same shape
-    app = create_app("报表与查询 reporting", reporting.ctx, [router, public], party_routes=["/cases", "/cases/{case_id}"])
+    app = create_app("报表与查询 reporting", reporting.ctx, [router, public], party_routes=["/cases", "/cases/{case_id}", "/risk"])
     app.state.reporting = reporting
     return app

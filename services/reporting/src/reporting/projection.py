@@ -71,10 +71,9 @@ def shown(p: ev.Event) -> dict[str, Any]:
 
 
 def _sealed_list_fields(d: dict) -> dict:
-    # joint handling: the sub-tasks without their sealed task text
-    if "subtasks" in d:
-        return {"subtasks": [{k: v for k, v in t.items() if not k.endswith("_sealed")} for t in d["subtasks"]]}
-    return {}
+    # joint handling's sub-tasks and a joint meeting's decisions, without their sealed texts
+    return {key: [{k: v for k, v in t.items() if not k.endswith("_sealed")} for t in d[key]]
+            for key in ("subtasks", "decisions") if key in d}
 
 
 def timeline_row(env: Envelope) -> dict[str, Any]:

@@ -3,6 +3,8 @@ consolidated counts, alerts, and the anonymous petitioner's status lookup."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -13,6 +15,8 @@ from backbone.visibility import Scope
 
 from .bootstrap import Reporting
 from .projection import STATUS_LABEL, stage, stage_label, status
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _summary(app: Reporting, row: dict, scope: Scope) -> dict:
@@ -108,7 +112,7 @@ async def _rows(pool, query: sql.Composable, params: dict) -> list[dict]:
 
 
 async def cases(app: Reporting, pool, scope: Scope, status_: str | None, subsidiary: str | None, limit: int,
-                after: str | None) -> dict:
+                after: str | None, *, issue_type: str | None = None, case_no: str | None = None) -> dict:
     cursor = decode_cursor(after)
     limit = min(limit, MAX_LIMIT)
     pred, params = scope.where("s")
@@ -117,9 +121,15 @@ async def cases(app: Reporting, pool, scope: Scope, status_: str | None, subsidi
         conds.append(sql.SQL("coalesce(v.routing_status, 'registered') = %(status)s"))
     if subsidiary:
         conds.append(sql.SQL("v.subsidiary = %(subsidiary)s"))
+    # a party searches only by what it was given (a number it was not given finds nothing)
+    for name, value in (("issue_type", issue_type), ("case_no", case_no)):
+        if value:
+            conds.append(sql.SQL("v.{} = %({})s").format(sql.Identifier(name), sql.SQL(name)))
+            if scope.liaison:
+                conds.append(sql.SQL("(s.shared -> %(xf_party)s) ? {}").format(sql.Literal(name)))
     if cursor:
         conds.append(sql.SQL("(v.received_at, v.case_id) < (%(at)s, %(after_id)s)"))
-    params.update(status=status_, subsidiary=subsidiary, limit=limit,
+    params.update(status=status_, subsidiary=subsidiary, issue_type=issue_type, case_no=case_no, limit=limit,
                   at=cursor[0] if cursor else None, after_id=cursor[1] if cursor else None)
     query = sql.SQL("SELECT v.*, s.shared AS xf_shared FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE {}"
                     " ORDER BY v.received_at DESC, v.case_id DESC LIMIT %(limit)s").format(sql.SQL(" AND ").join(conds))
@@ -221,6 +231,32 @@ async def sharing_stats(app: Reporting, pool, scope: Scope) -> dict:
     org = app.ctx.org
     return {"items": [{**r, "subsidiary_name": org.name(r["subsidiary"]) or "集团总部本级", "party_name": org.name(r["party"])}
                       for r in rows]}
+
+
+async def risk(app: Reporting, pool, scope: Scope, since, until) -> dict:
+    """维稳信息共享: the shared cases as a risk picture — subsidiary, unit, issue type, people and the
+    week — never names or content; for a party only what its share gives, for the enterprise its scope."""
+    pred, params = scope.where("s")
+    params.update(since=since, until=until)
+    rows = await _rows(pool, sql.SQL(
+        "SELECT v.subsidiary, v.assigned_unit, v.issue_type, v.received_at, v.involved_count, v.petitioner_count,"
+        " v.urgent, s.shared FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
+        " WHERE v.case_no IS NOT NULL AND {} AND (%(since)s::date IS NULL OR v.received_at >= %(since)s::date)"
+        " AND (%(until)s::date IS NULL OR v.received_at < %(until)s::date + 1)").format(pred), params)
+    groups: dict[tuple, dict] = {}
+    for r in rows:
+        fields = scope.shared_fields(r["shared"])
+        allowed = (lambda f: True) if fields is None else (lambda f: f in fields)
+        iso = r["received_at"].astimezone(CHINA).isocalendar() if allowed("received_at") else None
+        key = (r["subsidiary"] if allowed("subsidiary") else None, r["assigned_unit"] if allowed("assigned_unit") else None,
+               r["issue_type"] if allowed("issue_type") else None, f"{iso.year}-W{iso.week:02d}" if iso else None)
+        g = groups.setdefault(key, {"subsidiary": key[0], "subsidiary_name": app.ctx.org.name(key[0]), "unit": key[1],
+                                    "unit_name": app.ctx.org.name(key[1]), "issue_type": key[2], "week": key[3],
+                                    "cases": 0, "people": 0})
+        g["cases"] += 1
+        g["people"] += (r["involved_count"] or max(r["petitioner_count"], 1)) if allowed("involved_count") else 0
+    items = sorted(groups.values(), key=lambda g: (-(g["people"]), g["week"] or ""))
+    return {"items": items, "note": "仅含单位、问题类型、涉及人数和时间段（周），不含姓名、联系方式和内容"}
 
 
 async def alerts(app: Reporting, pool, scope: Scope, limit: int, after: str | None) -> dict:

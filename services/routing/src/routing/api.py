@@ -9,14 +9,14 @@ default today, never in the future): the statutory clocks run from it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from backbone.contracts import (Attachment, Category, CoordinationAction, LegalChannel, PrincipalId, RejectGround, Track,
-                                UnitId)
+from backbone.contracts import (Attachment, Category, CoordinationAction, LegalChannel, MediationResult, PrincipalId,
+                                RejectGround, Track, UnitId)
 from backbone.http import PoolDep, PrincipalDep, ScopeDep, create_app, if_match_version
 from backbone.paging import MAX_LIMIT
 
@@ -293,6 +293,73 @@ async def revoke(case_id: str, party: UnitId, body: RevokeBody, request: Request
         _app(request), pool, _cmd(case_id, principal, scope, if_match, body), party, body.reason))
 
 
+class MediationBody(Body):
+    parties: list[UnitId] = Field(min_length=1, max_length=10, description="参加调解的协作方（须已共享该案件）")
+    meeting_at: datetime = Field(description="调解时间")
+    place: str = Field(min_length=1, max_length=100, description="调解地点")
+    due_on: date = Field(description="调解期限（时限监督）")
+
+
+class MediationOutcomeBody(Body):
+    result: MediationResult
+    text: str = Field(min_length=2, max_length=20000, description="调解协议书内容，或调解不成的原因（密封保存）")
+
+
+@router.post("/{case_id}/mediations", summary="联合调解：与已共享的协作方约定时间、地点和期限")
+async def schedule_mediation(case_id: str, body: MediationBody, request: Request, response: Response,
+                             principal: PrincipalDep, scope: ScopeDep, pool: PoolDep, if_match: IfMatch = None) -> dict:
+    return _answer(response, await usecases.schedule_mediation(
+        _app(request), pool, _cmd(case_id, principal, scope, if_match, body), body.parties, body.meeting_at, body.place,
+        body.due_on))
+
+
+@router.post("/{case_id}/mediations/{no}/outcome", summary="联合调解结果：调解协议书或调解不成的原因")
+async def conclude_mediation(case_id: str, no: Annotated[int, Path(ge=1, le=100)], body: MediationOutcomeBody,
+                             request: Request, response: Response, principal: PrincipalDep, scope: ScopeDep,
+                             pool: PoolDep, if_match: IfMatch = None) -> dict:
+    return _answer(response, await usecases.conclude_mediation(
+        _app(request), pool, _cmd(case_id, principal, scope, if_match, body), no, body.result, body.text))
+
+
+@router.post("/{case_id}/meeting-actions/{meeting_id}/{no}/done", summary="联席会议决定事项办结（责任单位报告）")
+async def meeting_action_done(case_id: str, meeting_id: Annotated[str, Path(max_length=36)],
+                              no: Annotated[int, Path(ge=1, le=50)], body: Body, request: Request, response: Response,
+                              principal: PrincipalDep, scope: ScopeDep, pool: PoolDep, if_match: IfMatch = None) -> dict:
+    return _answer(response, await usecases.meeting_action_done(
+        _app(request), pool, _cmd(case_id, principal, scope, if_match, body), meeting_id, no))
+
+
+class MeetingDecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=2, max_length=4000, description="决定事项（密封保存）")
+    owner: UnitId = Field(description="责任单位")
+    due_on: date = Field(description="办结期限")
+
+
+class MeetingCaseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case_id: str = Field(max_length=36)
+    decisions: list[MeetingDecisionBody] = Field(default_factory=list, max_length=50)
+
+
+class MeetingBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    held_on: Day = None
+    parties: list[UnitId] = Field(default_factory=list, max_length=20, description="参会的工会、地方政府部门")
+    units: list[UnitId] = Field(default_factory=list, max_length=20, description="参会的企业单位")
+    cases: list[MeetingCaseBody] = Field(min_length=1, max_length=100, description="研究的案件及其决定事项")
+
+
+meetings = APIRouter(prefix="/meetings", tags=["厂地联动"])
+
+
+@meetings.post("", summary="联席会议：研究的案件、决定事项、责任单位和期限（逐案记入时间线并监督）")
+async def joint_meeting(body: MeetingBody, request: Request, principal: PrincipalDep, scope: ScopeDep,
+                        pool: PoolDep) -> dict:
+    return await usecases.joint_meeting(_app(request), pool, principal, scope, body.held_on, body.parties, body.units,
+                                        [c.model_dump() for c in body.cases])
+
+
 COORDINATION = "/cases/{case_id}/coordination"
 
 
@@ -304,6 +371,6 @@ async def coordinate(case_id: str, body: CoordinationBody, request: Request, res
 
 
 def build(routing: Routing) -> FastAPI:
-    app = create_app("受理与分派 routing", routing.ctx, [router], party_routes=[COORDINATION])
+    app = create_app("受理与分派 routing", routing.ctx, [router, meetings], party_routes=[COORDINATION])
     app.state.routing = routing
     return app

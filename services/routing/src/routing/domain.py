@@ -42,6 +42,10 @@ from backbone.contracts import (
     PetitionFlagged,
     CaseShared,
     CoordinationRecorded,
+    JointMeetingRecorded,
+    MediationConcluded,
+    MediationScheduled,
+    MeetingActionDone,
     SharingRevoked,
     PetitionRegistered,
     RoutingEvent,
@@ -50,7 +54,7 @@ from backbone.contracts import (
     TrackSet,
 )
 
-from .sharing import Share
+from .sharing import Mediation, MeetingTask, Share
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ACT = "《信访工作条例》"
@@ -269,6 +273,8 @@ class RoutingCase(BaseModel):
     unroutable_reason: str | None = None
     suggestions: tuple[Suggestion, ...] = ()
     shares: dict[str, Share] = {}  # 厂地联动: what each external party holds of the case
+    mediations: tuple[Mediation, ...] = ()  # 联合调解
+    meeting_tasks: tuple[MeetingTask, ...] = ()  # 联席会议 decisions on the case
 
     @property
     def case_id(self) -> str:
@@ -376,6 +382,19 @@ def evolve(case: RoutingCase, event: RoutingEvent) -> RoutingCase:
                 since=old.since if old else event.on, actions=old.actions if old else 0)}))
         case SharingRevoked():
             c = c.model_copy(update=dict(shares={k: v for k, v in c.shares.items() if k != event.party}))
+        case MediationScheduled():
+            c = c.model_copy(update=dict(mediations=(*c.mediations, Mediation(
+                no=event.no, parties=tuple(event.parties), due_on=event.due_on))))
+        case MediationConcluded():
+            c = c.model_copy(update=dict(mediations=tuple(
+                m.model_copy(update={"result": event.result}) if m.no == event.no else m for m in c.mediations)))
+        case JointMeetingRecorded():
+            c = c.model_copy(update=dict(meeting_tasks=(*c.meeting_tasks, *(MeetingTask(
+                meeting_id=event.meeting_id, no=d.no, owner=d.owner, due_on=d.due_on) for d in event.decisions))))
+        case MeetingActionDone():
+            c = c.model_copy(update=dict(meeting_tasks=tuple(
+                t.model_copy(update={"done_on": event.on})
+                if (t.meeting_id, t.no) == (event.meeting_id, event.decision_no) else t for t in c.meeting_tasks)))
         case CoordinationRecorded():
             share = c.shares.get(event.party)
             if share is not None:

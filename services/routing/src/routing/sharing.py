@@ -147,3 +147,62 @@ def coordinate(case_id: str, shares: dict[str, Share], party_id: str, action: st
         raise SharingError("该案件未向本方共享")
     return [CoordinationRecorded(case_id=case_id, party=party_id, action=action, note_sealed=note_sealed,
                                  attachments=attachments, on=on)]
+
+
+# -- 联合调解 and 联席会议 --------------------------------------------------------------------------------
+
+
+class Mediation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    no: int
+    parties: tuple[str, ...]
+    due_on: date
+    result: str | None = None
+
+
+def schedule_mediation(case_id: str, shares: dict[str, Share], mediations: tuple[Mediation, ...], parties: list[str],
+                       meeting_at, place: str, due_on: date, on: date) -> list[RoutingEvent]:
+    from backbone.contracts import MediationScheduled
+
+    missing = [p for p in parties if p not in shares]
+    if missing:
+        raise SharingError(f"联合调解的协作方须先共享该案件：{'、'.join(missing)}")
+    if due_on < on:
+        raise SharingError("调解期限不能早于今天")
+    return [MediationScheduled(case_id=case_id, no=len(mediations) + 1, parties=parties, meeting_at=meeting_at,
+                               place=place, due_on=due_on, on=on)]
+
+
+def conclude_mediation(case_id: str, mediations: tuple[Mediation, ...], no: int, result: str, text_sealed: str,
+                       on: date) -> list[RoutingEvent]:
+    from backbone.contracts import MediationConcluded
+
+    m = next((m for m in mediations if m.no == no), None)
+    if m is None:
+        raise SharingError(f"没有第{no}次联合调解")
+    if m.result is not None:
+        raise SharingError(f"第{no}次联合调解已有结果：{m.result}")
+    return [MediationConcluded(case_id=case_id, no=no, result=result, text_sealed=text_sealed, on=on)]
+
+
+class MeetingTask(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    meeting_id: str
+    no: int
+    owner: str
+    due_on: date
+    done_on: date | None = None
+
+
+def action_done(case_id: str, tasks: tuple[MeetingTask, ...], meeting_id: str, no: int, by_unit: str, org: OrgTree,
+                on: date) -> list[RoutingEvent]:
+    from backbone.contracts import MeetingActionDone
+
+    t = next((t for t in tasks if t.meeting_id == meeting_id and t.no == no), None)
+    if t is None:
+        raise SharingError("没有这项联席会议决定")
+    if t.done_on is not None:
+        raise SharingError("该决定已办结")
+    if not org.is_within(t.owner, by_unit) and by_unit != t.owner:
+        raise SharingError(f"只有责任单位 {t.owner} 或其上级可以报告办结")
+    return [MeetingActionDone(case_id=case_id, meeting_id=meeting_id, decision_no=no, on=on)]

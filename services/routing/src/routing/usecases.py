@@ -8,6 +8,7 @@ state in one statement, publish after commit.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from backbone import telemetry, visibility
 from backbone.auth import LIAISON_ROLES, Principal
-from backbone.contracts import RoutingEvent, Subtask
+from backbone.contracts import JointMeetingRecorded, MeetingDecision, RoutingEvent, Subtask
 from backbone.days import stated
 from backbone.envelope import Actor
 from backbone.errors import Invalid, NotAllowed, case_not_found, checked_case_id
@@ -224,6 +225,58 @@ async def coordinate(app, pool, cmd: Command, action: str, note: str | None, att
 LIAISON_ROLES_T = tuple(sorted(LIAISON_ROLES))
 
 
+async def schedule_mediation(app, pool, cmd: Command, parties: list[str], meeting_at, place: str, due_on: date) -> dict:
+    """联合调解 with parties the case is shared with, by a deadline supervision watches."""
+    return await _decide(app, pool, cmd, SHARERS, _holding_unit, lambda c, on: sharing.schedule_mediation(
+        c.case_id, c.shares, c.mediations, parties, meeting_at, place, due_on, on))
+
+
+async def conclude_mediation(app, pool, cmd: Command, no: int, result: str, text: str) -> dict:
+    return await _decide(app, pool, cmd, SHARERS, _holding_unit, lambda c, on: sharing.conclude_mediation(
+        c.case_id, c.mediations, no, result, app.sealer.seal(c.case_id, text), on))
+
+
+async def meeting_action_done(app, pool, cmd: Command, meeting_id: str, no: int) -> dict:
+    return await _decide(app, pool, cmd, SHARERS, lambda *_: None, lambda c, on: sharing.action_done(
+        c.case_id, c.meeting_tasks, meeting_id, no, cmd.by.unit, app.ctx.org, on))
+
+
+async def joint_meeting(app: Routing, pool: AsyncConnectionPool, by: Principal, scope: Scope, held_on: date | None,
+                        parties: list[str], units: list[str], agenda: list[dict]) -> dict:
+    """联席会议: one meeting, many cases; on each case discussed, its decisions with owners and
+    deadlines. All cases are written together, or none."""
+    require_role(by, *SHARERS)
+    on = stated(held_on, app.today())
+    org = app.ctx.org
+    for u in [*parties, *units, *(d["owner"] for item in agenda for d in item["decisions"])]:
+        if u not in org:
+            raise Invalid(f"未知的单位或协作方 {u}")
+    meeting_id = str(uuid.uuid4())
+    envs, cases = [], []
+    async with pool.connection() as conn:
+        with conflicts_detected():
+            async with conn.transaction():
+                for item in agenda:
+                    case_id = checked_case_id(item["case_id"])
+                    case = await store.load_visible(conn, case_id, scope, for_update=True)
+                    if case is None:
+                        raise case_not_found(case_id)
+                    decisions = [MeetingDecision(no=i, text_sealed=app.sealer.seal(case_id, d["text"]), owner=d["owner"],
+                                                 due_on=d["due_on"]) for i, d in enumerate(item["decisions"], start=1)]
+                    events = [JointMeetingRecorded(case_id=case_id, meeting_id=meeting_id, held_on=on, parties=parties,
+                                                   units=units, decisions=decisions, on=on)]
+                    envs += app.ctx.store.envelopes(case_id, case.version, events, Actor(by.id, by.unit, by.role),
+                                                    traceparent=telemetry.current_traceparent())
+                    for e in events:
+                        case = domain.evolve(case, e)
+                    cases.append(case)
+                cur = await conn.execute(*app.ctx.store.write_statement(envs, store.upsert(cases),
+                                                                        *visibility.statements(envs)))
+                positions = (await cur.fetchone())[0]
+    app.ctx.store.published(envs, positions)
+    return {"meeting_id": meeting_id, "held_on": on, "cases": [view(app, c) for c in cases]}
+
+
 def party_view(view_: dict, party: str) -> dict:
     """What a party learns back from its own action: its share and the case number, nothing else."""
     return {"case_id": view_["case_id"], "case_no": view_["case_no"], "version": view_["version"],
@@ -288,4 +341,6 @@ def view(app: Routing, c: RoutingCase, scope: Scope | None = None) -> dict:
         "unroutable_reason": c.unroutable_reason,
         "suggestions": [s.model_dump(mode="json") for s in c.suggestions if scope is None or scope.flags([s.flag])],
         "shares": [{**s.model_dump(mode="json"), "party_name": org.name(s.party)} for s in c.shares.values()],
+        "mediations": [m.model_dump(mode="json") for m in c.mediations],
+        "meeting_tasks": [t.model_dump(mode="json") for t in c.meeting_tasks],
     }

@@ -64,7 +64,8 @@ class ClocksProjection:
     emits = True
     wants = (ev.PetitionRegistered, ev.CaseAssigned, ev.CaseUnroutable, ev.CaseClassified, ev.CaseAccepted,
              ev.CaseRejected, ev.ObjectionRaised, ev.TrackSet, ev.LeaderTookCase, ev.JointHandlingSet,
-             ev.SubtaskReported, ev.InvestigationRecorded)
+             ev.SubtaskReported, ev.InvestigationRecorded, ev.MediationScheduled, ev.MediationConcluded,
+             ev.JointMeetingRecorded, ev.MeetingActionDone)
 
     def __init__(self, app: Supervision):
         self.app = app

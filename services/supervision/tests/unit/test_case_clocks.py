@@ -353,3 +353,18 @@ def test_a_case_sent_to_another_organisation_after_acceptance_is_accepted_there_
     assert case.clocks["handling"].starts_on == date(2026, 10, 12) and case.clocks["handling"].unit == "S1-U1"
     assert case.clocks["transferred_notice"].met_on == date(2026, 10, 12)
     assert case.clocks["objection"].cancelled_on == date(2026, 10, 12)
+
+
+def test_a_joint_mediation_and_a_joint_meetings_decisions_are_clocks_met_by_their_outcome():
+    d = date(2026, 11, 2)
+    case, out = fold([ev.MediationScheduled(case_id="c", no=1, parties=["GOV-TJW"], meeting_at=datetime(2026, 11, 5, 1),
+                                            place="调解室", due_on=date(2026, 11, 20), on=d),
+                      ev.JointMeetingRecorded(case_id="c", meeting_id="0123456789ab", held_on=d, parties=["GOV"],
+                                              units=["S1-HR"], on=d, decisions=[ev.MeetingDecision(
+                                                  no=1, text_sealed="s", owner="S1-HR", due_on=date(2026, 11, 16))])],
+                     case=accepted())
+    assert case.clocks["mediation:1"].due_on == date(2026, 11, 20)
+    assert case.clocks["meeting:01234567.1"].unit == "S1-HR"
+    case, _ = fold([ev.MediationConcluded(case_id="c", no=1, result="调解成功", text_sealed="s", on=d),
+                    ev.MeetingActionDone(case_id="c", meeting_id="0123456789ab", decision_no=1, on=d)], case=case)
+    assert case.clocks["mediation:1"].met_on == d and case.clocks["meeting:01234567.1"].met_on == d

@@ -6,7 +6,7 @@ each event: the statutory clocks run from them, not from the time the event was 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -288,4 +288,69 @@ class CoordinationRecorded(RoutingEvent):
     action: CoordinationAction
     note_sealed: str | None = Field(default=None, max_length=50_000)
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+    on: date
+
+
+MediationResult = Literal["调解成功", "调解不成"]
+
+
+class MediationScheduled(RoutingEvent):
+    """联合调解: the enterprise and the parties the case is shared with meet to mediate, by a deadline
+    that supervision watches like any other."""
+
+    type: ClassVar[str] = "case.mediation_scheduled.v1"
+
+    case_id: str = Field(max_length=36)
+    no: int = Field(ge=1, le=100)
+    parties: list[UnitId] = Field(min_length=1, max_length=10)
+    meeting_at: datetime
+    place: str = Field(max_length=100)
+    due_on: date
+    on: date
+
+
+class MediationConcluded(RoutingEvent):
+    """The mediation's outcome: an agreement (调解协议书, sealed) or the reason it failed (sealed)."""
+
+    type: ClassVar[str] = "case.mediation_concluded.v1"
+
+    case_id: str = Field(max_length=36)
+    no: int = Field(ge=1, le=100)
+    result: MediationResult
+    text_sealed: str = Field(max_length=100_000, description="调解协议书 or the failure reason, sealed")
+    on: date
+
+
+class MeetingDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    no: int = Field(ge=1, le=50)
+    text_sealed: str = Field(max_length=20_000)
+    owner: UnitId
+    due_on: date
+
+
+class JointMeetingRecorded(RoutingEvent):
+    """联席会议: the case was discussed at a joint meeting of the enterprise and the parties; the
+    decisions on it, each with an owner and a deadline supervision watches."""
+
+    type: ClassVar[str] = "case.joint_meeting_recorded.v1"
+
+    case_id: str = Field(max_length=36)
+    meeting_id: str = Field(max_length=36)
+    held_on: date
+    parties: list[UnitId] = Field(max_length=20)
+    units: list[UnitId] = Field(max_length=20)
+    decisions: list[MeetingDecision] = Field(max_length=50)
+    on: date
+
+
+class MeetingActionDone(RoutingEvent):
+    """A joint meeting's decision on the case was carried out by its owner."""
+
+    type: ClassVar[str] = "case.meeting_action_done.v1"
+
+    case_id: str = Field(max_length=36)
+    meeting_id: str = Field(max_length=36)
+    decision_no: int = Field(ge=1, le=50)
     on: date

@@ -42,7 +42,7 @@ NOTICE_CLOCKS = ("acceptance_notice", "transferred_notice")
 PAUSABLE = ("handling", "rehandling", "review", "re_review")
 # a breached duty clock of these kinds brings a 督办 order (Art 40: 超期、推诿、不执行)
 ORDERED_ON_BREACH = ("acceptance_notice", "transferred_notice", "handling", "rehandling", "review",
-                     "re_review", "report", "followup", "subtask")
+                     "re_review", "report", "followup", "subtask", "mediation", "meeting")
 TARGETS = ("petition_office", "responsible_unit")
 EVALUATION_BASIS = "国信发〔2022〕11号《信访事项办理群众满意度评价工作办法（试行）》（集团评价期限）"
 STAGE_LABEL = {
@@ -360,6 +360,17 @@ def react(case: CaseFile | None, env: Envelope, ctx: Ctx) -> tuple[CaseFile | No
                                      "主办、协办：协办单位在规定期限内报送协办情况（集团规定）", cal, unit=t.unit))
         case ev.SubtaskReported(unit=unit, on=on):
             out += _met(case, f"subtask:{unit}", on)
+        case ev.MediationScheduled(no=no, due_on=due_on, on=on):  # 厂地联动: 联合调解 by its deadline
+            out.append(_internal(case, f"mediation:{no}", (due_on - on).days, on, "联合调解期限（厂地联动，集团规定）", cal,
+                                 unit=case.unit))
+        case ev.MediationConcluded(no=no, on=on):
+            out += _met(case, f"mediation:{no}", on)
+        case ev.JointMeetingRecorded(meeting_id=meeting, on=on):  # 联席会议: each decision by its owner's deadline
+            for d in p.decisions:
+                out.append(_internal(case, f"meeting:{meeting[:8]}.{d.no}", (d.due_on - on).days, on,
+                                     "联席会议决定事项办结期限（厂地联动）", cal, unit=d.owner))
+        case ev.MeetingActionDone(meeting_id=meeting, decision_no=no, on=on):
+            out += _met(case, f"meeting:{meeting[:8]}.{no}", on)
         case ev.LeaderTookCase(leader=leader):
             case = case.model_copy(update=dict(leader=leader))
         case ev.InvestigationRecorded(on=on):
