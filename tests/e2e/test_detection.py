@@ -159,3 +159,24 @@ def test_a_registrar_gets_a_classification_suggestion_to_confirm(api):
     assert 0 < r["issue_type"][0]["probability"] <= 1 and "确认" in r["note"]
     assert api.call("intake", "POST", "/petitions/classification-suggestion", "demo-hq-analyst",
                     json={"summary": "x"}).status_code == 403
+
+
+def test_five_wage_petitions_from_one_unit_in_a_week_warn_headquarters_and_that_subsidiary_only(api, petition):
+    ids = []
+    for i in range(5):
+        person = {"name": f"职工{i}", "id_number": resident_id(), "unit": "S2-U2"}
+        body = petition(receiving_unit="S2-XFB", petitioners=[person], received_at=days_ago(6 - i),
+                        summary=f"西站机务段第{i}名职工反映绩效工资被克扣")
+        ids.append(ok(api.register(body, token="demo-s2-registrar"), 201)["case_id"])
+
+    def warned(token):
+        items = ok(api.call("reporting", "GET", "/alerts", token, params={"limit": 500}))["items"]
+        signs = [a for a in items if a["kind"] == "collective_sign" and a["case_id"] in ids]
+        assert signs, items[:3]
+        return signs
+
+    [sign] = api.eventually(lambda: warned("demo-hq-supervisor"))
+    assert sign["unit"] == "S2-XFB" and "5 件" in sign["message"] and "S2-U2" in sign["message"]
+    assert api.eventually(lambda: warned("demo-s2-supervisor"))
+    others = ok(api.call("reporting", "GET", "/alerts", "demo-s1-supervisor", params={"limit": 500}))["items"]
+    assert not [a for a in others if a["case_id"] in ids]

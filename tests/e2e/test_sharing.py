@@ -240,3 +240,26 @@ def test_a_case_shared_for_risk_shows_in_the_offices_risk_view_without_names(api
     case_no = api.case_in_reporting(case_id, "demo-s1-handler")["case_no"]
     # a party cannot find a case by a number it was not given
     assert ok(api.call("reporting", "GET", "/cases", "demo-pcs-liaison", params={"case_no": case_no}))["items"] == []
+
+
+def test_an_early_warning_given_to_the_local_office_shows_in_its_risk_view_minimised(api, petition):
+    # S4 has no petition office yet: its petition cannot be routed by rule and raises an alert
+    case_id = ok(api.register(petition(receiving_unit="HQ-XFB", issue_type="retirement_benefits",
+                                       petitioners=[{"name": "褚十三", "unit": "S4-U1"}]), token="demo-hq-registrar"),
+                 201)["case_id"]
+    [alert] = api.case_in_reporting(case_id, "demo-hq-supervisor", want=lambda c: c["alerts"])["alerts"]
+    r = api.call("reporting", "POST", f"/alerts/{alert['alert_id']}/shares", "demo-hq-supervisor",
+                 json={"party": "GOV-PCS", "basis": "属地维稳"})
+    assert r.status_code == 422 and "属地" in r.text  # the 派出所 covers S1 only
+    ok(api.call("reporting", "POST", f"/alerts/{alert['alert_id']}/shares", "demo-hq-supervisor",
+                json={"party": "GOV", "basis": "信访局掌握集团维稳信息"}))
+    risk = ok(api.call("reporting", "GET", "/risk", "demo-gov-liaison"))
+    assert any(a["kind"] == "unroutable" and a["subsidiary"] == "S4" and a["week"] for a in risk["alerts"])
+    assert case_id not in json.dumps(risk) and "褚十三" not in json.dumps(risk, ensure_ascii=False)
+    listed = ok(api.call("reporting", "GET", "/alerts", "demo-hq-supervisor", params={"limit": 500}))["items"]
+    assert [a["shared_with"] for a in listed if a["alert_id"] == alert["alert_id"]] == [["GOV"]]
+    ok(api.call("reporting", "POST", f"/alerts/{alert['alert_id']}/shares", "demo-hq-supervisor",
+                json={"party": "GOV", "shared": False, "basis": "已化解"}))
+    assert not ok(api.call("reporting", "GET", "/risk", "demo-gov-liaison"))["alerts"]
+    assert api.call("reporting", "POST", f"/alerts/{alert['alert_id']}/shares", "demo-gov-liaison",
+                    json={"party": "GOV", "basis": "xx"}).status_code == 403

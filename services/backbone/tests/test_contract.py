@@ -80,6 +80,7 @@ EXAMPLES: list[ev.Event] = [
     ev.JointMeetingRecorded(case_id="c", meeting_id="m", held_on=D, parties=["GOV"], units=["S1"],
                             decisions=[ev.MeetingDecision(no=1, text_sealed="s", owner="S1-HR", due_on=D)], on=D),
     ev.MeetingActionDone(case_id="c", meeting_id="m", decision_no=1, on=D),
+    ev.AlertShared(alert_id="a", party="GOV-PCS", shared=True, basis="b", at=NOW),
 ]
 
 

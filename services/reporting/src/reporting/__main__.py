@@ -13,7 +13,8 @@ from .store import reset
 if sys.argv[1:] == ["rebuild"]:
     settings = Settings(service="reporting")
     ctx = context(settings)
-    for consumer in consumers(ctx):
-        print(json.dumps(rebuild(settings, consumer, ctx.store, reset=reset), ensure_ascii=False))
+    for consumer in consumers(ctx):  # the projector first: it empties every read model, alerts included
+        empty = reset if consumer.name == "projector" else (lambda conn: conn.execute("TRUNCATE warning_window"))
+        print(json.dumps(rebuild(settings, consumer, ctx.store, reset=empty), ensure_ascii=False))
 else:
     main(SERVICE, Settings)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from backbone.contracts import UnitId
-from backbone.http import PoolDep, ScopeDep, create_app
+from backbone.http import PoolDep, PrincipalDep, ScopeDep, create_app
 from backbone.paging import MAX_LIMIT
 
 from . import usecases
@@ -72,6 +72,19 @@ async def risk(request: Request, scope: ScopeDep, pool: PoolDep,
 @router.get("/alerts", summary="预警（如无法自动分派的案件）")
 async def alerts(request: Request, scope: ScopeDep, pool: PoolDep, limit: Limit = 100, after: After = None) -> dict:
     return await usecases.alerts(_app(request), pool, scope, limit, after)
+
+
+class AlertShareBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    party: UnitId = Field(description="外部协作方（deploy/seed/sharing.yaml）")
+    shared: bool = Field(default=True, description="false：收回")
+    basis: str = Field(min_length=2, max_length=300, description="依据")
+
+
+@router.post("/alerts/{alert_id}/shares", summary="维稳信息共享：把预警提供给属地政府部门或工会（或收回），对方只见类别、单位和时间段")
+async def share_alert(alert_id: str, body: AlertShareBody, request: Request, principal: PrincipalDep, scope: ScopeDep,
+                      pool: PoolDep) -> dict:
+    return await usecases.share_alert(_app(request), pool, alert_id, body.party, body.shared, body.basis, principal, scope)
 
 
 class StatusQuery(BaseModel):

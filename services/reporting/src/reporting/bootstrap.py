@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, TOPIC_SUPERVISION_MILESTONES
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 
 from . import projection, store
+from .warnings import WarningRules, Warnings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -16,6 +19,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 @dataclass
 class Reporting:
     ctx: Context
+    parties: dict[str, frozenset[str]] = field(default_factory=dict)  # 厂地联动: party -> subsidiaries it covers
+
+
+def reporting(ctx: Context) -> Reporting:
+    seed = yaml.safe_load(ctx.settings.seed("sharing.yaml").read_text(encoding="utf-8"))
+    return Reporting(ctx, {p["id"]: frozenset(p["covers"]) for p in seed["parties"]})
 
 
 class ReportProjection:
@@ -36,15 +45,27 @@ class ReportProjection:
         return store.save(list(reports.values()))
 
 
+def _office_of(org):
+    def office(unit: str) -> str:
+        """Who acts on a warning about ``unit``: its subsidiary's petition office (or the subsidiary)."""
+        home = org.subsidiary_of(unit) if unit in org else None
+        root = home or next(u.id for u in org.units.values() if u.parent is None and u.kind == "headquarters")
+        return org.child_of_kind(root, "petition_office") or root
+    return office
+
+
 def consumers(ctx: Context) -> list[ConsumerDef]:
+    rules = WarningRules.model_validate(yaml.safe_load(ctx.settings.seed("warnings.yaml").read_text(encoding="utf-8")))
     return [ConsumerDef("projector", [TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, TOPIC_SUPERVISION_MILESTONES],
-                        ReportProjection())]
+                        ReportProjection()),
+            # early warnings over the registrations, off the critical path
+            ConsumerDef("warnings", [TOPIC_INTAKE], Warnings(rules, _office_of(ctx.org)), linger_ms=200)]
 
 
 def _app(ctx: Context):
     from .api import build
 
-    return build(Reporting(ctx))
+    return build(reporting(ctx))
 
 
 SERVICE = ServiceDef(name="reporting", migrations=MIGRATIONS, app=_app, consumers=consumers)

@@ -3,13 +3,18 @@ consolidated counts, alerts, and the anonymous petitioner's status lookup."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from backbone.contracts import receipt_code_hash
-from backbone.errors import NotFound, case_not_found, checked_case_id
+from backbone import telemetry
+from backbone.contracts import AlertShared, receipt_code_hash
+from backbone.envelope import Actor, new_envelope
+from backbone.eventstore import conflicts_detected
+from backbone.http import require_role
+from backbone.errors import Invalid, NotFound, case_not_found, checked_case_id
 from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
@@ -256,7 +261,58 @@ async def risk(app: Reporting, pool, scope: Scope, since, until) -> dict:
         g["cases"] += 1
         g["people"] += (r["involved_count"] or max(r["petitioner_count"], 1)) if allowed("involved_count") else 0
     items = sorted(groups.values(), key=lambda g: (-(g["people"]), g["week"] or ""))
-    return {"items": items, "note": "仅含单位、问题类型、涉及人数和时间段（周），不含姓名、联系方式和内容"}
+    warnings = []
+    if scope.liaison:  # early warnings the enterprise gave this party: kind, subsidiary, unit, week
+        shared = await _rows(pool, sql.SQL(
+            "SELECT a.kind, a.unit, v.subsidiary, a.raised_at FROM alert_shares x JOIN alerts a USING (alert_id)"
+            " JOIN case_view v ON v.case_id = a.case_id WHERE x.party = %(p)s AND x.revoked_at IS NULL"
+            " ORDER BY a.raised_at DESC LIMIT 500"), {"p": scope.party})
+        for a in shared:
+            iso = a["raised_at"].astimezone(CHINA).isocalendar()
+            warnings.append({"kind": a["kind"], "kind_label": ALERT_LABEL.get(a["kind"], a["kind"]),
+                             "subsidiary": a["subsidiary"], "subsidiary_name": app.ctx.org.name(a["subsidiary"]),
+                             "unit": a["unit"], "unit_name": app.ctx.org.name(a["unit"]),
+                             "week": f"{iso.year}-W{iso.week:02d}"})
+    return {"items": items, "alerts": warnings,
+            "note": "仅含单位、问题类型、涉及人数和时间段（周），不含姓名、联系方式和内容"}
+
+
+ALERT_LABEL = {"unroutable": "无法自动分派", "urgent": "重大紧急", "overdue": "超期", "order_escalated": "督办升级",
+               "untouched": "长期未跟进"}
+
+
+async def share_alert(app: Reporting, pool, alert_id: str, party: str, shared: bool, basis: str, by, scope: Scope) -> dict:
+    """维稳信息共享: give an early warning to a party covering its subsidiary (or take it back)."""
+    require_role(by, "handler", "leader", "supervisor")
+    alert_id = checked_case_id(alert_id)
+    pred, params = scope.where("s")
+    rows = await _rows(pool, sql.SQL(
+        "SELECT a.alert_id, a.case_id::text AS case_id, a.kind, v.subsidiary,"
+        " (SELECT max(e.version) FROM events e WHERE e.stream_id = a.case_id::text) AS version"
+        " FROM alerts a JOIN case_scope s ON s.case_id = a.case_id JOIN case_view v ON v.case_id = a.case_id"
+        " WHERE a.alert_id = %(id)s AND {}").format(pred), {**params, "id": alert_id})
+    if not rows:
+        raise NotFound("没有这条预警", alert_id=alert_id)
+    a = rows[0]
+    covers = app.parties.get(party)
+    if covers is None:
+        raise Invalid(f"{party} 不是登记的外部协作方", field="party")
+    if a["subsidiary"] not in covers:
+        raise Invalid(f"{party} 的属地不含预警所属单位 {a['subsidiary']}", field="party")
+    now = datetime.now(UTC)
+    event = AlertShared(alert_id=alert_id, party=party, shared=shared, basis=basis, at=now)
+    env = new_envelope(event, subject=a["case_id"], sequence=(a["version"] or 0) + 1,
+                       actor=Actor(by.id, by.unit, by.role), traceparent=telemetry.current_traceparent())
+    row = ("INSERT INTO alert_shares (alert_id, party, since, revoked_at) VALUES (%s, %s, %s, %s)"
+           " ON CONFLICT (alert_id, party) DO UPDATE SET revoked_at = EXCLUDED.revoked_at,"
+           " since = CASE WHEN alert_shares.revoked_at IS NULL THEN alert_shares.since ELSE EXCLUDED.since END"
+           " RETURNING 1", [alert_id, party, now, None if shared else now])
+    async with pool.connection() as conn:
+        with conflicts_detected():
+            cur = await conn.execute(*app.ctx.store.write_statement([env], row))
+            positions = (await cur.fetchone())[0]
+    app.ctx.store.published([env], positions)
+    return {"alert_id": alert_id, "party": party, "shared": shared}
 
 
 async def alerts(app: Reporting, pool, scope: Scope, limit: int, after: str | None) -> dict:
@@ -267,7 +323,9 @@ async def alerts(app: Reporting, pool, scope: Scope, limit: int, after: str | No
     conds = [pred] + ([sql.SQL("(a.raised_at, a.alert_id) < (%(at)s, %(after_id)s)")] if cursor else [])
     params.update(limit=limit, at=cursor[0] if cursor else None, after_id=cursor[1] if cursor else None)
     rows = await _rows(pool, sql.SQL(
-        "SELECT a.alert_id, a.kind, a.unit, a.case_id::text, a.raised_at, a.message FROM alerts a"
+        "SELECT a.alert_id, a.kind, a.unit, a.case_id::text, a.raised_at, a.message,"
+        " ARRAY(SELECT x.party FROM alert_shares x WHERE x.alert_id = a.alert_id AND x.revoked_at IS NULL"
+        "       ORDER BY x.party) AS shared_with FROM alerts a"
         " JOIN case_scope s ON s.case_id = a.case_id WHERE {} ORDER BY a.raised_at DESC, a.alert_id DESC"
         " LIMIT %(limit)s").format(sql.SQL(" AND ").join(conds)), params)
     out = [{**r, "alert_id": str(r["alert_id"]), "unit_name": app.ctx.org.name(r["unit"])} for r in rows]

@@ -28,7 +28,7 @@ from .base import (
     topics_of,
 )
 from .intake import Category, Channel, Flag, IntakeEvent, Mark, PetitionFlagged, PetitionMarked, PetitionRegistered
-from .reporting import AlertRaised, ReportingEvent
+from .reporting import AlertRaised, AlertShared, ReportingEvent
 from .routing import (
     AssignMode,
     Attachment,
@@ -119,4 +119,5 @@ __all__ = [
     "Attachment", "CaseShared", "CoordinationAction", "CoordinationRecorded", "SharedField", "SharingRevoked",
     "JointMeetingRecorded", "MediationConcluded", "MediationResult", "MediationScheduled", "MeetingActionDone",
     "MeetingDecision",
+    "AlertShared",
 ]
