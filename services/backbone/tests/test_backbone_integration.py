@@ -387,7 +387,9 @@ def test_after_a_broker_restart_generations_start_again_and_strays_cannot_strand
         proc.kill()
     applied = [e for e in _effects(database_url, schema) if e in mine]
     assert sorted(applied) == sorted(mine)  # each exactly once, across the restart
-    assert relay.republished >= 30
+    # everything from before the restart is published again (the ten after it too, when the relay
+    # noticed the restart only after they were written: which one is a matter of timing)
+    assert relay.republished >= 20
 
 
 def test_two_copies_of_one_event_in_one_batch_are_applied_once(database_url, schema):

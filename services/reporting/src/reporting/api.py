@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backbone.contracts import UnitId
@@ -17,6 +18,7 @@ from . import usecases
 from .bootstrap import Reporting
 
 router = APIRouter(tags=["报表与查询"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 public = APIRouter(prefix="/public", tags=["信访人查询"])
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 After = Annotated[str | None, Query(max_length=300, description="上一页返回的 next")]
@@ -67,6 +69,28 @@ async def risk(request: Request, scope: ScopeDep, pool: PoolDep,
                since: Annotated[date | None, Query(description="收到日期起（含）")] = None,
                until: Annotated[date | None, Query(description="收到日期止（含）")] = None) -> dict:
     return await usecases.risk(_app(request), pool, scope, since, until)
+
+
+@router.get("/kpis", summary="指标定义：名称、公式、日期口径、可选口径")
+async def kpi_catalogue(request: Request, scope: ScopeDep) -> dict:
+    return usecases.kpi_catalogue(_app(request))
+
+
+@router.get("/kpis/{kpi_id}", summary="指标值（分子、分母、公式），含环比、同比，按子公司、单位、渠道、类别、问题类型或合计")
+async def kpi(kpi_id: Annotated[str, Path(max_length=40)], request: Request, scope: ScopeDep, pool: PoolDep,
+              period: Annotated[str, Query(max_length=7, description="2026-11（月）、2026-Q4（季）或 2026（年）")],
+              group_by: Annotated[Literal["subsidiary", "unit", "channel", "category", "issue_type", "total"],
+                                  Query()] = "subsidiary") -> dict:
+    return await usecases.kpi(_app(request), pool, scope, kpi_id, period, group_by)
+
+
+@router.get("/reports/monthly", summary="信访工作月报（Excel）：汇总、分子公司、指标及公式、热点问题、超期与督办",
+            response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def monthly_report(request: Request, scope: ScopeDep, pool: PoolDep,
+                         month: Annotated[str, Query(max_length=7, description="2026-11")]) -> Response:
+    content, filename = await usecases.monthly_report(_app(request), pool, scope, month)
+    return Response(content, media_type=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
 
 @router.get("/alerts", summary="预警（如无法自动分派的案件）")

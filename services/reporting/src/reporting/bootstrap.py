@@ -11,6 +11,7 @@ from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, T
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 
 from . import projection, store
+from .kpis import Catalogue
 from .warnings import WarningRules, Warnings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -20,11 +21,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 class Reporting:
     ctx: Context
     parties: dict[str, frozenset[str]] = field(default_factory=dict)  # 厂地联动: party -> subsidiaries it covers
+    kpis: Catalogue = field(default_factory=lambda: Catalogue(kpis=[]))
+    issue_names: dict[str, str] = field(default_factory=dict)
 
 
 def reporting(ctx: Context) -> Reporting:
     seed = yaml.safe_load(ctx.settings.seed("sharing.yaml").read_text(encoding="utf-8"))
-    return Reporting(ctx, {p["id"]: frozenset(p["covers"]) for p in seed["parties"]})
+    catalogue = Catalogue.model_validate(yaml.safe_load(ctx.settings.seed("kpis.yaml").read_text(encoding="utf-8")))
+    taxonomy = yaml.safe_load(ctx.settings.seed("taxonomy.yaml").read_text(encoding="utf-8"))
+    return Reporting(ctx, {p["id"]: frozenset(p["covers"]) for p in seed["parties"]}, catalogue,
+                     {t["id"]: t["name"] for t in taxonomy["issue_types"]})
 
 
 class ReportProjection:

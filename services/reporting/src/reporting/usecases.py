@@ -3,6 +3,7 @@ consolidated counts, alerts, and the anonymous petitioner's status lookup."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from backbone.errors import Invalid, NotFound, case_not_found, checked_case_id
 from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
+from . import kpis, monthly
 from .bootstrap import Reporting
 from .projection import STATUS_LABEL, stage, stage_label, status
 
@@ -349,3 +351,105 @@ async def status_by_receipt(pool, receipt_code: str) -> dict:
             "evaluated": {"petition_office": row["evaluation_petition_office"] is not None,
                           "responsible_unit": row["evaluation_responsible_unit"] is not None},
             "updated_at": row["updated_at"]}
+
+
+# -- indicators (deploy/seed/kpis.yaml, reporting/kpis.py) -----------------------------------------------------
+
+
+def kpi_catalogue(app: Reporting) -> dict:
+    return {"items": [{"id": k.id, "name": k.name, "formula": k.formula, "date_basis": k.date_basis,
+                       "choices": k.choices()} for k in app.kpis.kpis]}
+
+
+async def kpi(app: Reporting, pool, scope: Scope, kpi_id: str, period: str, group: str) -> dict:
+    """One indicator for a period by a grouping, with 环比 and 同比: value, numerator, denominator."""
+    k = app.kpis.get(kpi_id)
+    if k is None:
+        raise NotFound("没有这个指标", kpi=kpi_id)
+    if group not in kpis.GROUPS:
+        raise Invalid(f"分组只能是 {'、'.join(kpis.GROUPS)}", field="group_by")
+    if k.per_employees and group not in ("subsidiary", "total"):
+        raise Invalid("千人信访率只能按子公司或合计", field="group_by")
+    try:
+        periods = {"current": period, "previous": kpis.previous(period), "last_year": kpis.year_before(period)}
+        bounds = {name: kpis.period_range(p) for name, p in periods.items()}
+    except (ValueError, AttributeError) as e:
+        raise Invalid(str(e) if isinstance(e, ValueError) else "期间格式为 2026-11、2026-Q4 或 2026",
+                      field="period") from None
+    pred, params = scope.where("s")
+    q = kpis.query(k, group, pred)
+    figures: dict[str, dict] = {}
+    async with pool.connection() as conn:
+        for name, (start, end) in bounds.items():
+            cur = await conn.execute(q, {**params, "start": start, "end": end})
+            figures[name] = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+    org = app.ctx.org
+
+    def employees(grp) -> int | None:
+        if grp is None:
+            return sum(u.employees or 0 for u in org.units.values()) or None
+        return org.get(grp).employees if grp in org else None
+
+    def figure(name: str, grp) -> dict:
+        n, d = figures[name].get(grp, (0, 0))
+        if k.per_employees:
+            n, d = d, employees(grp if group == "subsidiary" else None)
+            value = round(n * 1000 / d, 4) if d else None
+        else:
+            value = round(n / d, 4) if d else None
+        return {"period": periods[name], "value": value, "numerator": n, "denominator": d}
+
+    groups = sorted({*figures["current"], *figures["previous"], *figures["last_year"]}, key=lambda g: (g is not None, g or ""))
+    items = []
+    for grp in groups:
+        cur_, prev, ly = figure("current", grp), figure("previous", grp), figure("last_year", grp)
+        items.append({"group": grp, "group_name": org.name(grp) if grp else ("合计" if group == "total" else "集团总部本级"),
+                      **{x: cur_[x] for x in ("value", "numerator", "denominator")},
+                      "previous": prev, "last_year": ly,
+                      "change_vs_previous": _delta(cur_["value"], prev["value"]),
+                      "change_vs_last_year": _delta(cur_["value"], ly["value"])})
+    return {"kpi": k.id, "name": k.name, "formula": k.formula, "date_basis": k.date_basis, "choices": k.choices(),
+            "period": period, "group_by": group, "items": items}
+
+
+def _delta(now, then):
+    return None if now is None or then is None else round(now - then, 4)
+
+
+async def monthly_report(app: Reporting, pool, scope: Scope, month: str) -> tuple[bytes, str]:
+    """月报 for a month, in the caller's scope, as an Excel workbook (and its file name)."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise Invalid("月份格式为 2026-11", field="month")
+    start, end = kpis.period_range(month)
+    totals = [await kpi(app, pool, scope, k.id, month, "total") for k in app.kpis.kpis]
+    per_sub = [await kpi(app, pool, scope, k.id, month, "subsidiary") for k in app.kpis.kpis]
+    subsidiaries = sorted({i["group"] for f in per_sub for i in f["items"]}, key=lambda g: (g is not None, g or ""))
+    pred, params = scope.where("s")
+    params.update(start=start, end=end)
+    in_month = sql.SQL("(v.received_at AT TIME ZONE 'Asia/Shanghai')::date >= %(start)s"
+                       " AND (v.received_at AT TIME ZONE 'Asia/Shanghai')::date < %(end)s")
+    volumes = await _rows(pool, sql.SQL(
+        "SELECT v.subsidiary, count(*) AS cases, sum(v.person_times) AS person_times,"
+        " sum(coalesce(v.involved_count, v.petitioner_count)) AS involved FROM case_view v"
+        " JOIN case_scope s ON s.case_id = v.case_id WHERE v.case_no IS NOT NULL AND {} AND {}"
+        " GROUP BY 1 ORDER BY 1 NULLS FIRST").format(pred, in_month), params)
+    hot = await _rows(pool, sql.SQL(
+        "SELECT v.issue_type, count(*) AS n FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
+        " WHERE v.case_no IS NOT NULL AND {} AND {} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10").format(pred, in_month),
+        params)
+    deadlines = sql.SQL(
+        "SELECT v.case_no, d.clock, d.unit, d.due_on, d.basis, d.met_on FROM case_deadlines d"
+        " JOIN case_view v ON v.case_id = d.case_id JOIN case_scope s ON s.case_id = d.case_id"
+        " WHERE {} AND d.due_on >= %(start)s AND d.due_on < %(end)s AND {} ORDER BY d.due_on, v.case_no LIMIT 5000")
+    overdue = await _rows(pool, deadlines.format(pred, sql.SQL(
+        "d.kind = 'duty' AND d.breached_on IS NOT NULL AND d.met_on IS NULL AND d.cancelled_on IS NULL")), params)
+    orders = await _rows(pool, deadlines.format(pred, sql.SQL("d.clock LIKE 'order:%%'")), params)
+    org = app.ctx.org
+    names = {g: org.name(g) or "集团总部本级" for g in [None, *subsidiaries, *(d["unit"] for d in overdue + orders)]}
+    issue_names = app.issue_names
+    for h in hot:
+        h["issue_type"] = issue_names.get(h["issue_type"], h["issue_type"])
+    scope_name = "集团" if scope.subtree is None else "、".join(sorted({names.get(g) or "" for g in subsidiaries}))
+    content = monthly.workbook(month, scope_name or "本单位", totals, {g: per_sub for g in subsidiaries}, names,
+                               volumes, hot, overdue, orders)
+    return content, f"信访工作月报-{month}.xlsx"

@@ -60,6 +60,8 @@ class Warnings:
         self.raised: set[str] = set()  # alert ids committed (read again with every batch)
         self._new: list[dict] = []
         self._alerts: list[dict] = []
+        # a rebuild does not decide warnings again: they are facts in reporting's store (RESTORE)
+        self.rebuilding = False
 
     def load(self, case_ids):
         """Every batch reads which warnings are committed (so a batch rolled back and tried again
@@ -116,6 +118,18 @@ class Warnings:
         out = []
         if self._new:
             out.append((_SAVE, [bulk.rows(self._new)]))
-        if self._alerts:
+        if self._alerts and not self.rebuilding:
             out.append((_ALERTS, [bulk.rows(self._alerts)]))
         return out
+
+
+# what a rebuild starts from: the windows empty, and the warnings raised as reporting's store has them
+RESTORE = (
+    "TRUNCATE warning_window;"
+    " DELETE FROM alerts WHERE kind = 'collective_sign';"
+    " INSERT INTO alerts (alert_id, kind, unit, case_id, raised_at, message)"
+    " SELECT (body->'data'->>'alert_id')::uuid, 'collective_sign', body->'data'->>'unit', stream_id::uuid,"
+    "        (body->'data'->>'raised_at')::timestamptz, body->'data'->>'message'"
+    "   FROM events WHERE event_type = 'alert.raised.v1' AND body->'data'->>'kind' = 'collective_sign'"
+    " ON CONFLICT DO NOTHING"
+)

@@ -1,0 +1,167 @@
+"""Indicators as definitions (deploy/seed/kpis.yaml), computed in SQL over the read models.
+
+Every figure comes with its numerator, its denominator, the formula in words and the choices that
+change it (e.g. whether 超期未评价 counts as satisfied), for the period asked, the previous one
+(环比) and the same one a year before (同比), by any grouping.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from psycopg import sql
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+COLUMNS = frozenset({"served_on", "closed_on", "accepted_on", "rejected_on", "final_on", "review_level", "outcome",
+                     "evaluation_responsible_unit", "evaluation_petition_office", "channel", "category", "issue_type",
+                     "routing_status", "track", "leader", "agreement", "extended", "urgent", "threat", "anonymous"})
+DATE_BASIS = ("received_at", "accepted_on", "served_on", "closed_on")
+GROUPS = {"subsidiary": "v.subsidiary", "unit": "v.assigned_unit", "channel": "v.channel", "category": "v.category",
+          "issue_type": "v.issue_type", "total": "NULL::text"}
+CLOCK = re.compile(r"^[a-z_]{1,40}$")
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    set: str | None = None
+    unset: str | None = None
+    field: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in")
+    not_in: list[str] | None = None
+    flag: str | None = None
+    no_flag: str | None = None
+    clock_met: str | None = None
+    clock_on_time: str | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> Condition:
+        for name in (self.set, self.unset, self.field):
+            if name is not None and name not in COLUMNS:
+                raise ValueError(f"unknown column {name!r}; one of {sorted(COLUMNS)}")
+        if self.field is not None and (self.in_ is None) == (self.not_in is None):
+            raise ValueError("a field condition needs `in` or `not_in`")
+        for clock in (self.clock_met, self.clock_on_time):
+            if clock is not None and not CLOCK.match(clock):
+                raise ValueError(f"bad clock name {clock!r}")
+        return self
+
+    def sql(self) -> sql.Composable:
+        """The condition as SQL over ``case_view v``; values are quoted literals (identifiers are
+        whitelisted above)."""
+        if self.set:
+            return sql.SQL("v.{} IS NOT NULL").format(sql.Identifier(self.set))
+        if self.unset:
+            return sql.SQL("v.{} IS NULL").format(sql.Identifier(self.unset))
+        if self.field:
+            values = self.in_ if self.in_ is not None else self.not_in
+            op = "= ANY({}::text[])" if self.in_ is not None else "<> ALL({}::text[])"
+            return sql.SQL("v.{} " + op).format(sql.Identifier(self.field), sql.Literal(values))
+        if self.flag:
+            return sql.SQL("{} = ANY(v.flags)").format(sql.Literal(self.flag))
+        if self.no_flag:
+            return sql.SQL("NOT {} = ANY(v.flags)").format(sql.Literal(self.no_flag))
+        clock = self.clock_met or self.clock_on_time
+        if clock:
+            late = sql.SQL(" AND NOT coalesce(d.late, false)") if self.clock_on_time else sql.SQL("")
+            return sql.SQL("EXISTS (SELECT 1 FROM case_deadlines d WHERE d.case_id = v.case_id AND d.clock = {}"
+                           " AND d.met_on IS NOT NULL{})").format(sql.Literal(clock), late)
+        return sql.SQL("true")
+
+
+class Kpi(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z_]{1,40}$")
+    name: str
+    formula: str
+    date_basis: Literal["received_at", "accepted_on", "served_on", "closed_on"]
+    numerator: list[Condition]
+    denominator: list[Condition]
+    expired: Literal["excluded", "satisfied", "unsatisfied"] | None = None  # 超期未评价
+    evaluation: Literal["evaluation_responsible_unit", "evaluation_petition_office"] | None = None
+    per_employees: bool = False
+
+    def choices(self) -> dict:
+        out = {}
+        if self.expired is not None:
+            out["超期未评价"] = {"excluded": "不计入", "satisfied": "计为满意", "unsatisfied": "计为不满意"}[self.expired]
+        return out
+
+    def _conditions(self, part: str) -> list[Condition]:
+        conds = list(getattr(self, part))
+        if self.expired and self.evaluation and self.expired != "excluded":
+            # 超期未评价 joins the denominator; as satisfied, the numerator too
+            extra = Condition(field=self.evaluation, **{"in": ["超期未评价"]})
+            base = [c for c in conds if c.field != self.evaluation]
+            grades = next((c.in_ for c in conds if c.field == self.evaluation), [])
+            if part == "denominator" or self.expired == "satisfied":
+                conds = base + [Condition(field=self.evaluation, **{"in": [*grades, *extra.in_]})]
+        return conds
+
+    def where(self, part: str) -> sql.Composable:
+        parts = [c.sql() for c in self._conditions(part)]
+        return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
+
+
+class Catalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kpis: list[Kpi]
+
+    def get(self, kpi_id: str) -> Kpi | None:
+        return next((k for k in self.kpis if k.id == kpi_id), None)
+
+
+# -- periods ---------------------------------------------------------------------------------------------
+
+PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$")
+
+
+def period_range(period: str) -> tuple[date, date]:
+    """'2026-11' (month), '2026-Q4' (quarter) or '2026' (year) → [start, end)."""
+    m = PERIOD.match(period)
+    if not m:
+        raise ValueError("期间格式为 2026-11、2026-Q4 或 2026")
+    year = int(m.group(1))
+    if m.group(2):
+        month = int(m.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError("月份应为01至12")
+        start = date(year, month, 1)
+        return start, date(year + (month == 12), month % 12 + 1, 1)
+    if m.group(3):
+        q = int(m.group(3))
+        start = date(year, 3 * q - 2, 1)
+        return start, date(year + (q == 4), (3 * q) % 12 + 1, 1)
+    return date(year, 1, 1), date(year + 1, 1, 1)
+
+
+def previous(period: str) -> str:
+    """环比: the period before."""
+    m = PERIOD.match(period)
+    year = int(m.group(1))
+    if m.group(2):
+        month = int(m.group(2))
+        return f"{year - (month == 1)}-{(month - 2) % 12 + 1:02d}"
+    if m.group(3):
+        q = int(m.group(3))
+        return f"{year - (q == 1)}-Q{(q - 2) % 4 + 1}"
+    return str(year - 1)
+
+
+def year_before(period: str) -> str:
+    """同比: the same period a year before."""
+    return str(int(period[:4]) - 1) + period[4:]
+
+
+def query(kpi: Kpi, group: str, scope_pred: sql.Composable) -> sql.Composable:
+    """Numerator and denominator per group for one period (%(start)s, %(end)s) within the scope."""
+    basis = (sql.SQL("(v.received_at AT TIME ZONE 'Asia/Shanghai')::date") if kpi.date_basis == "received_at"
+             else sql.SQL("v.{}").format(sql.Identifier(kpi.date_basis)))
+    den = kpi.where("denominator")
+    return sql.SQL(
+        "SELECT {g} AS grp, count(*) FILTER (WHERE ({den}) AND ({num})) AS numerator,"
+        " count(*) FILTER (WHERE {den}) AS denominator"
+        " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
+        " WHERE v.case_no IS NOT NULL AND {basis} >= %(start)s AND {basis} < %(end)s AND {scope} GROUP BY 1"
+    ).format(g=sql.SQL(GROUPS[group]), den=den, num=kpi.where("numerator"), basis=basis, scope=scope_pred)

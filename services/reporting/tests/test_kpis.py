@@ -1,0 +1,182 @@
+"""Every indicator computed by hand on a fixed case set and compared exactly with reporting's SQL
+(real PostgreSQL, reporting's own migrations)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from backbone import bulk
+from backbone.auth import OrgTree, Principal
+from backbone.db import connect, migrate, open_async_pool
+from backbone.visibility import Scope
+from reporting import kpis, usecases
+from reporting.bootstrap import MIGRATIONS
+
+SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed"
+ORG = OrgTree.load(SEED / "org.yaml")
+CATALOGUE = kpis.Catalogue.model_validate(yaml.safe_load((SEED / "kpis.yaml").read_text(encoding="utf-8")))
+HQ = Scope.of(Principal("hq", "HQ", "hq_analyst"), ORG)
+S2 = Scope.of(Principal("s2", "S2", "supervisor"), ORG)
+
+
+def case(n, sub, received, *, served=None, closed=None, outcome=None, ru=None, po=None, flags=(), review=None):
+    unit = f"{sub}-HR"
+    return {"case_id": str(uuid.UUID(int=n)), "case_no": f"XF-{n}", "subsidiary": sub, "assigned_unit": unit,
+            "receiving_unit": f"{sub}-XFB", "received_at": datetime.fromisoformat(received + "T02:00:00+00:00"),
+            "channel": "来信", "category": "申诉求决类", "issue_type": "wages", "served_on": served, "closed_on": closed,
+            "outcome": outcome, "evaluation_responsible_unit": ru, "evaluation_petition_office": po,
+            "flags": list(flags), "review_level": review}
+
+
+CASES = [
+    case(1, "S1", "2026-11-03", served=date(2026, 11, 20), closed=date(2026, 11, 25), outcome="息诉罢访", ru="满意", po="满意"),
+    case(2, "S1", "2026-11-05", served=date(2026, 11, 28), closed=date(2026, 11, 29), outcome="未息诉罢访", ru="不满意"),
+    case(3, "S1", "2026-11-10", served=date(2026, 11, 30), closed=date(2026, 11, 30), outcome="息诉罢访", ru="超期未评价",
+         flags=["repeat"]),
+    case(4, "S1", "2026-11-12", flags=["skip_level"]),
+    case(5, "S2", "2026-11-02", served=date(2026, 11, 15), closed=date(2026, 11, 20), outcome="息诉罢访", ru="基本满意",
+         review="复查"),
+    case(6, "S1", "2026-10-15"),
+    case(7, "S1", "2025-11-10", flags=["repeat"]),
+]
+# (case, clock, met late?) — a clock without a row is not met
+CLOCKS = [(1, "acceptance_notice", False), (2, "acceptance_notice", True), (3, "acceptance_notice", False),
+          (5, "acceptance_notice", False), (6, "acceptance_notice", False),
+          (1, "handling", False), (2, "handling", True), (3, "handling", False), (5, "handling", False)]
+
+
+@pytest.fixture(scope="module")
+def pool(database_url):
+    schema = f"kpi_{uuid.uuid4().hex[:8]}"
+    migrate(database_url, schema, MIGRATIONS)
+    with connect(database_url, schema, autocommit=True) as conn:
+        conn.execute(bulk.insert("case_view", ("case_id", "case_no", "subsidiary", "assigned_unit", "receiving_unit",
+                                               "received_at", "channel", "category", "issue_type", "served_on",
+                                               "closed_on", "outcome", "evaluation_responsible_unit",
+                                               "evaluation_petition_office", "flags", "review_level")),
+                     [bulk.rows(CASES)])
+        conn.execute(bulk.insert("case_scope", ("case_id", "received_at", "receiving_unit", "responsible_unit")),
+                     [bulk.rows({"case_id": c["case_id"], "received_at": c["received_at"],
+                                 "receiving_unit": c["receiving_unit"], "responsible_unit": c["assigned_unit"]}
+                                for c in CASES)])
+        conn.execute(bulk.insert("case_deadlines", ("case_id", "clock", "starts_on", "due_on", "basis", "met_on", "late")),
+                     [bulk.rows({"case_id": str(uuid.UUID(int=n)), "clock": clock, "starts_on": date(2026, 1, 1),
+                                 "due_on": date(2026, 12, 31), "basis": "b", "met_on": date(2026, 11, 20), "late": late}
+                                for n, clock, late in CLOCKS)])
+    return database_url, schema
+
+
+def figures(pool, kpi_id, *, period="2026-11", group="subsidiary", scope=HQ, catalogue=CATALOGUE):
+    database_url, schema = pool
+    app = SimpleNamespace(kpis=catalogue, ctx=SimpleNamespace(org=ORG))
+
+    async def run():
+        p = await open_async_pool(database_url, schema, 2)
+        try:
+            return await usecases.kpi(app, p, scope, kpi_id, period, group)
+        finally:
+            await p.close()
+
+    out = asyncio.run(run())
+    return {i["group"]: i for i in out["items"]}, out
+
+
+def nd(item, key=None):
+    x = item[key] if key else item
+    return (x["numerator"], x["denominator"])
+
+
+def test_timely_acceptance_with_previous_period_and_last_year(pool):
+    by, out = figures(pool, "timely_acceptance")
+    assert nd(by["S1"]) == (2, 3) and by["S1"]["value"] == round(2 / 3, 4)
+    assert nd(by["S2"]) == (1, 1)
+    assert nd(by["S1"], "previous") == (1, 1) and by["S1"]["previous"]["period"] == "2026-10"
+    assert nd(by["S1"], "last_year") == (0, 0) and by["S1"]["last_year"]["value"] is None
+    assert "÷" in out["formula"] and "第二十三条" in out["formula"]
+
+
+def test_on_time_completion_counts_by_the_day_of_service(pool):
+    by, _ = figures(pool, "on_time_completion")
+    assert nd(by["S1"]) == (2, 3) and nd(by["S2"]) == (1, 1)
+
+
+@pytest.mark.parametrize("expired, want", [("excluded", (1, 2)), ("satisfied", (2, 3)), ("unsatisfied", (1, 3))])
+def test_satisfaction_and_the_choice_for_expired_evaluations(pool, expired, want):
+    cat = CATALOGUE.model_copy(deep=True)
+    cat.get("satisfaction").expired = expired
+    by, out = figures(pool, "satisfaction", catalogue=cat)
+    assert nd(by["S1"]) == want and nd(by["S2"]) == (1, 1)
+    assert "超期未评价" in out["choices"]
+
+
+def test_participation_first_time_resolution_repeat_and_skip_level(pool):
+    assert nd(figures(pool, "participation")[0]["S1"]) == (2, 3)
+    by, _ = figures(pool, "first_time_resolution")
+    assert nd(by["S1"]) == (1, 2) and nd(by["S2"]) == (0, 1)  # S2's went to 复查
+    by, _ = figures(pool, "repeat_rate")
+    assert nd(by["S1"]) == (1, 4) and nd(by["S1"], "last_year") == (1, 1)
+    assert nd(figures(pool, "skip_level_rate")[0]["S1"]) == (1, 4)
+    assert nd(figures(pool, "satisfaction_office")[0]["S1"]) == (1, 1)
+
+
+def test_per_thousand_employees_and_groupings(pool):
+    by, _ = figures(pool, "per_thousand")
+    assert nd(by["S1"]) == (4, 18000) and by["S1"]["value"] == round(4 * 1000 / 18000, 4)
+    total, _ = figures(pool, "repeat_rate", group="total")
+    assert nd(total[None]) == (1, 5)
+    units, _ = figures(pool, "repeat_rate", group="unit")
+    assert set(units) == {"S1-HR", "S2-HR"}
+    quarter, _ = figures(pool, "repeat_rate", period="2026-Q4")
+    assert nd(quarter["S1"]) == (1, 5) and quarter["S1"]["previous"]["period"] == "2026-Q3"
+
+
+def test_a_subsidiary_sees_only_its_own_figures(pool):
+    by, _ = figures(pool, "repeat_rate", scope=S2)
+    assert set(by) == {"S2"}
+
+
+@pytest.mark.parametrize("period", ["2026-13", "26-11", "2026-Q5", "x"])
+def test_a_bad_period_is_refused_with_the_field(pool, period):
+    from backbone.errors import Invalid
+
+    with pytest.raises(Invalid):
+        figures(pool, "repeat_rate", period=period)
+
+
+def test_the_monthly_report_is_a_workbook_with_the_figures_and_their_formulas(pool):
+    import io
+
+    from openpyxl import load_workbook
+
+    database_url, schema = pool
+    app = SimpleNamespace(kpis=CATALOGUE, ctx=SimpleNamespace(org=ORG), issue_names={"wages": "工资待遇"})
+
+    async def run():
+        p = await open_async_pool(database_url, schema, 2)
+        try:
+            return await usecases.monthly_report(app, p, HQ, "2026-11")
+        finally:
+            await p.close()
+
+    content, name = asyncio.run(run())
+    assert name == "信访工作月报-2026-11.xlsx"
+    wb = load_workbook(io.BytesIO(content))
+    assert wb.sheetnames == ["汇总", "第一工程有限公司", "第二运输有限公司", "超期与督办"]
+    summary = wb["汇总"]
+    assert summary["A1"].value == "信访工作月报（2026年11月）"
+    rows = {r[0]: r for r in summary.iter_rows(min_row=5, values_only=True) if r[0]}
+    assert rows["重复信访率"][2:4] == (1, 5) and "÷" in rows["重复信访率"][8]
+    assert rows["群众满意率（对责任单位）"][9] == "超期未评价：不计入"
+    s1 = {r[0]: r for r in wb["第一工程有限公司"].iter_rows(min_row=4, values_only=True) if r[0]}
+    assert s1["及时受理率"][1:4] == (round(2 / 3, 4), 2, 3)
+    volume = [r for r in summary.iter_rows(values_only=True) if r[0] == "第一工程有限公司"]
+    assert volume and volume[0][1] == 4  # S1's cases received in November
+    hot = [r for r in summary.iter_rows(values_only=True) if r[1] == "工资待遇"]
+    assert hot and hot[0][2] == 5
