@@ -263,3 +263,18 @@ def test_an_early_warning_given_to_the_local_office_shows_in_its_risk_view_minim
     assert not ok(api.call("reporting", "GET", "/risk", "demo-gov-liaison"))["alerts"]
     assert api.call("reporting", "POST", f"/alerts/{alert['alert_id']}/shares", "demo-gov-liaison",
                     json={"party": "GOV", "basis": "xx"}).status_code == 403
+
+
+def test_a_shared_case_classified_as_an_accusation_is_taken_back_at_once(api, petition):
+    case_id = ok(api.register(petition(issue_type="commuting", summary="班车线路取消后通勤困难")), 201)["case_id"]
+    api.case_in_reporting(case_id, "demo-s1-handler", want=lambda c: c["assigned_unit"])
+    ok(api.call("routing", "POST", f"/cases/{case_id}/shares", "demo-s1-handler",
+                json={"party": "UNION-S1", "preset": "facts", "purpose": "其他", "basis": "工会协助反映"}))
+    api.eventually(lambda: ok(api.call("reporting", "GET", f"/cases/{case_id}", "demo-s1-union-liaison")))
+    ok(api.call("routing", "POST", f"/cases/{case_id}/classify", "demo-s1-handler",
+                json={"category": "检举控告类", "issue_type": "cadre_conduct", "accused_unit": "S1-U1"}))
+    api.eventually(lambda: _status(api, f"/cases/{case_id}", "demo-s1-union-liaison", 404))
+
+
+def _status(api, path, token, want):
+    assert api.call("reporting", "GET", path, token).status_code == want

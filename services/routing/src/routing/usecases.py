@@ -101,8 +101,15 @@ def _seal(app: Routing, case: RoutingCase, text: str | None) -> str | None:
 
 async def classify(app, pool, cmd: Command, category: str, issue_type: str, accused_unit: str | None,
                    accused_principals: list[str]) -> dict:
-    return await _decide(app, pool, cmd, DECIDERS, _holding_unit, lambda c, on: domain.classify(
-        c, category, issue_type, accused_unit, tuple(accused_principals), cmd.by.unit, on, app.ctx.org, app.issue_types))
+    def decision(c: RoutingCase, on: date) -> list[RoutingEvent]:
+        events = domain.classify(c, category, issue_type, accused_unit, tuple(accused_principals), cmd.by.unit, on,
+                                 app.ctx.org, app.issue_types)
+        # classified as an accusation: whatever was shared is taken back at once (never shareable)
+        if sharing.shareable(category, accused_unit, tuple(accused_principals)):
+            events += [e for party in sorted(c.shares) for e in sharing.revoke(c.case_id, c.shares, party, None, on)]
+        return events
+
+    return await _decide(app, pool, cmd, DECIDERS, _holding_unit, decision)
 
 
 async def accept(app, pool, cmd: Command) -> dict:
