@@ -57,3 +57,22 @@ def test_the_monthly_report_downloads_as_excel_for_those_who_may_see_it(api, pet
     assert set(mine.sheetnames) - {"汇总", "超期与督办"} <= allowed | {"集团总部本级"}
     assert api.call("reporting", "GET", "/reports/monthly", "demo-gov-liaison", params={"month": month}).status_code == 403
     assert api.call("reporting", "GET", "/reports/monthly", "demo-hq-analyst", params={"month": "2026-1"}).status_code == 422
+
+
+def test_any_case_as_it_stood_at_a_past_moment(api, petition):
+    from datetime import timedelta
+
+    case_id = ok(api.register(petition()), 201)["case_id"]
+    before = api.case_in_reporting(case_id, "demo-s1-handler", want=lambda c: c["status"] == "accepted")
+    moment = datetime.now(CHINA).isoformat()
+    ok(api.call("routing", "POST", f"/cases/{case_id}/transfer", "demo-s1-handler",
+                json={"unit": "S1-U1", "mode": "交办", "reason": "由站段直接办理",
+                      "report_due_on": (datetime.now(CHINA) + timedelta(days=30)).date().isoformat()}))
+    now = api.case_in_reporting(case_id, "demo-s1-handler", want=lambda c: c["assigned_unit"] == "S1-U1")
+    then = ok(api.call("reporting", "GET", f"/cases/{case_id}", "demo-s1-handler", params={"as_of": moment}))
+    assert (then["assigned_unit"], then["status"]) == (before["assigned_unit"], before["status"]) == ("S1-HR", "accepted")
+    assert len(then["timeline"]) == len(before["timeline"]) < len(now["timeline"])
+    assert {d["clock"] for d in then["deadlines"]} == {d["clock"] for d in before["deadlines"]}
+    early = (datetime.fromisoformat(before["received_at"]) - timedelta(days=400)).isoformat()
+    assert api.call("reporting", "GET", f"/cases/{case_id}", "demo-s1-handler", params={"as_of": early}).status_code == 404
+    assert api.call("reporting", "GET", f"/cases/{case_id}", "demo-s2-handler", params={"as_of": moment}).status_code == 404

@@ -3,7 +3,7 @@ petitioner's status lookup. Every answer is cut to the principal's scope (backbo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -42,9 +42,11 @@ async def list_cases(
                                 case_no=case_no)
 
 
-@router.get("/cases/{case_id}", summary="案件详情与完整时间线")
-async def get_case(case_id: str, request: Request, scope: ScopeDep, pool: PoolDep) -> dict:
-    return await usecases.case(_app(request), pool, case_id, scope)
+@router.get("/cases/{case_id}", summary="案件详情与完整时间线；as_of= 查看任一过去时刻的状态（由事件重算）")
+async def get_case(case_id: str, request: Request, scope: ScopeDep, pool: PoolDep,
+                   as_of: Annotated[datetime | None, Query(description="过去某一时刻（ISO 8601；不带时区按北京时间）")] = None
+                   ) -> dict:
+    return await usecases.case(_app(request), pool, case_id, scope, as_of)
 
 
 @router.get("/stats/by-subsidiary", summary="按子公司和状态汇总的案件数")

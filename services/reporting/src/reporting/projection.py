@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from backbone import contracts as ev
 from backbone.envelope import Envelope
 
@@ -81,6 +83,7 @@ def timeline_row(env: Envelope) -> dict[str, Any]:
         "event_id": env.id, "case_id": env.subject, "source": env.producer, "type": env.type,
         "version": env.sequence, "occurred_at": env.time, "actor_role": env.actor.role,
         "actor_unit": env.actor.unit, "trace_id": trace_id(env.traceparent), "detail": shown(env.payload),
+        "body": orjson.Fragment(env.encode()),  # the whole event, for time travel (as_of)
     }
 
 

@@ -22,7 +22,7 @@ DEADLINE = ("case_id", "clock", "kind", "unit", "starts_on", "due_on", "rolled_f
 DEFAULTS = {"routing_version": 0, "supervision_version": 0, "urgent": False, "threat": False, "flags": [], "moves": 0,
             "extended": False, "orders": 0, "person_times": 1, "declared_truthful": False, "shares": {}}
 TIMELINE = ("event_id", "case_id", "source", "type", "version", "occurred_at", "actor_role", "actor_unit", "trace_id",
-            "detail")
+            "detail", "body")
 ALERT = ("alert_id", "kind", "unit", "case_id", "raised_at", "message")
 
 _VIEW = bulk.insert("case_view", VIEW, bulk.update_all(("case_id",), VIEW))

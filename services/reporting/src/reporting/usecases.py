@@ -12,14 +12,14 @@ from psycopg.rows import dict_row
 
 from backbone import telemetry
 from backbone.contracts import AlertShared, receipt_code_hash
-from backbone.envelope import Actor, new_envelope
+from backbone.envelope import Actor, Envelope, new_envelope
 from backbone.eventstore import conflicts_detected
 from backbone.http import require_role
-from backbone.errors import Invalid, NotFound, case_not_found, checked_case_id
+from backbone.errors import Invalid, NotAllowed, NotFound, case_not_found, checked_case_id
 from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
-from . import kpis, monthly
+from . import kpis, monthly, projection, store
 from .bootstrap import Reporting
 from .projection import STATUS_LABEL, stage, stage_label, status
 
@@ -145,7 +145,9 @@ async def cases(app: Reporting, pool, scope: Scope, status_: str | None, subsidi
             "next": next_cursor(rows, limit, lambda r: (r["received_at"], r["case_id"]))}
 
 
-async def case(app: Reporting, pool, case_id: str, scope: Scope) -> dict:
+async def case(app: Reporting, pool, case_id: str, scope: Scope, as_of: datetime | None = None) -> dict:
+    if as_of is not None:
+        return await case_as_of(app, pool, case_id, scope, as_of)
     case_id = checked_case_id(case_id)
     pred, params = scope.where("s")
     async with pool.connection() as conn:
@@ -354,6 +356,41 @@ async def status_by_receipt(pool, receipt_code: str) -> dict:
 
 
 # -- indicators (deploy/seed/kpis.yaml, reporting/kpis.py) -----------------------------------------------------
+
+
+async def case_as_of(app: Reporting, pool, case_id: str, scope: Scope, as_of: datetime) -> dict:
+    """Time travel: the case as it stood at ``as_of`` — the events recorded by then, folded again
+    with the projection's own pure ``apply`` (who may see it is decided as of now)."""
+    if scope.liaison:
+        raise NotAllowed("外部协作方不能查看案件的历史状态")
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=CHINA)
+    case_id = checked_case_id(case_id)
+    pred, params = scope.where("s")
+    async with pool.connection() as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        await cur.execute(sql.SQL("SELECT v.*, s.shared AS xf_shared FROM case_view v JOIN case_scope s"
+                                  " ON s.case_id = v.case_id WHERE v.case_id = %(id)s AND {}").format(pred),
+                          {**params, "id": case_id})
+        if await cur.fetchone() is None:
+            raise case_not_found(case_id)
+        await cur.execute("SELECT body::text AS body FROM timeline WHERE case_id = %s AND occurred_at <= %s"
+                          " AND body IS NOT NULL ORDER BY occurred_at, source, version", (case_id, as_of))
+        bodies = [r["body"] for r in await cur.fetchall()]
+    report = None
+    for body in bodies:
+        report, _ = projection.apply(report, Envelope.decode(body.encode()))
+    if report is None:
+        raise NotFound("该时刻之前案件尚未登记", case_id=case_id, as_of=as_of.isoformat())
+    row = {**{c: None for c in store.VIEW}, **store.DEFAULTS, **report.view, "case_id": case_id, "xf_shared": None}
+    timeline = [{k: t[k] for k in ("event_id", "source", "type", "version", "occurred_at", "actor_role", "actor_unit",
+                                   "trace_id", "detail")} for t in report.new_timeline]
+    timeline = [t for t in timeline if t["type"] != "petition.flagged.v1" or scope.flags([(t["detail"] or {}).get("flag")])]
+    deadlines = [{"clock": clock, **{k: d.get(k) for k in ("kind", "unit", "starts_on", "due_on", "rolled_from", "basis",
+                                                           "met_on", "late", "paused_on", "breached_on", "cancelled_on",
+                                                           "extended_days")}} for clock, d in report.deadlines.items()]
+    return {**_summary(app, row, scope), "as_of": as_of, "deadlines": deadlines, "timeline": timeline,
+            "alerts": list(report.new_alerts)}
 
 
 def kpi_catalogue(app: Reporting) -> dict:
