@@ -140,8 +140,9 @@ _UPSERT = bulk.insert(
     " involved = ARRAY(SELECT DISTINCT x FROM unnest(s.involved || EXCLUDED.involved) x ORDER BY x),"
     " excluded = ARRAY(SELECT DISTINCT x FROM unnest(s.excluded || EXCLUDED.excluded) x ORDER BY x),"
     # sharing: a party's entry replaced by the latest decision; null removes it (revoked)
-    " shared = jsonb_strip_nulls(s.shared || EXCLUDED.shared),"
-    " shared_with = ARRAY(SELECT k FROM jsonb_object_keys(jsonb_strip_nulls(s.shared || EXCLUDED.shared)) k ORDER BY k)",
+    " shared = CASE WHEN EXCLUDED.shared = '{}' THEN s.shared ELSE jsonb_strip_nulls(s.shared || EXCLUDED.shared) END,"
+    " shared_with = CASE WHEN EXCLUDED.shared = '{}' THEN s.shared_with ELSE ARRAY(SELECT k FROM"
+    " jsonb_object_keys(jsonb_strip_nulls(s.shared || EXCLUDED.shared)) k ORDER BY k) END",
     alias="s",
 )
 SCOPED = (PetitionRegistered, CaseAssigned, CaseUnroutable, CaseClassified, HandlerRecused, JointHandlingSet,

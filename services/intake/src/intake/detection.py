@@ -11,6 +11,7 @@ then time registered), whichever of the two the detector sees second.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -109,6 +110,14 @@ class Signature:
     @property
     def empty(self) -> bool:
         return not self.values
+
+    @property
+    def key(self) -> int | None:
+        """One number for the whole signature: the same text has the same key (a bounded lookup)."""
+        if not self.values:
+            return None
+        digest = hashlib.blake2b(np.asarray(self.values, dtype=np.int64).tobytes(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
 
 
 NO_SIGNATURE = Signature((), ())

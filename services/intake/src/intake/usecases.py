@@ -39,7 +39,8 @@ from .domain import (
 )
 
 _REGISTRATION = bulk.insert("registrations", ("case_id", "received_at", "issue_type", "keys", "receiving_unit", "channel",
-                                              "competent", "petitioner_count", "involved_count", "sig", "bands"))
+                                              "competent", "petitioner_count", "involved_count", "sig", "bands",
+                                              "sig_hash"))
 
 IDENTITY_ROLES = ("registrar", "handler", "leader")  # may read who the petitioners are
 CONTENT_ROLES = (*IDENTITY_ROLES, "supervisor")  # may read what the petition says
@@ -106,7 +107,7 @@ async def _record(app: Intake, pool: AsyncConnectionPool, cmd: PetitionInput, ac
         "receiving_unit": event.receiving_unit, "channel": event.channel,
         "competent": org.subsidiary_of(event.petitioner_unit) if event.petitioner_unit else None,
         "petitioner_count": event.petitioner_count, "involved_count": event.involved_count,
-        "sig": list(text.values) or None, "bands": list(text.bands)}])])
+        "sig": list(text.values) or None, "bands": list(text.bands), "sig_hash": text.key}])])
     also = ([key.insert(201, answer)] if key else []) + [registration] + visibility.statements([env])
     async with pool.connection() as conn:
         try:
