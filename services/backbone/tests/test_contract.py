@@ -81,6 +81,17 @@ EXAMPLES: list[ev.Event] = [
                             decisions=[ev.MeetingDecision(no=1, text_sealed="s", owner="S1-HR", due_on=D)], on=D),
     ev.MeetingActionDone(case_id="c", meeting_id="m", decision_no=1, on=D),
     ev.AlertShared(alert_id="a", party="GOV-PCS", shared=True, basis="b", at=NOW),
+    ev.AlertRaised(alert_id="a", kind="rising", unit="S1-XFB", case_ids=["c"], raised_at=NOW, message="m",
+                   about_unit="S1", issue_type="wages", window_start=NOW, window_end=NOW, threshold=10, count=12,
+                   baselines=[ev.AlertBaseline(name="previous", start=NOW, end=NOW, count=3)]),
+    ev.AlertAcknowledged(alert_id="a", by="s1-handler", by_unit="S1", at=NOW, note="已安排专人跟进"),
+    ev.AlertClosed(alert_id="a", by="s1-handler", by_unit="S1", at=NOW, outcome="已化解", resolution="已约谈并解决"),
+    ev.KpiExclusionRequested(exclusion_id="x", case_id="c", unit="S1-HR", ground="unreasonable", reasons="r" * 10,
+                             approver_unit="HQ", at=NOW),
+    ev.KpiExclusionDecided(exclusion_id="x", case_id="c", approved=True, reason="理由充分", at=NOW),
+    ev.GovernanceIssueOpened(issue_id="g", issue_type="wages", subsidiary="S1", month="2026-11", why="w", owner_unit="S1-HR",
+                             owner="人力资源部部长", fix="f", starts_on=D, deadline=D, at=NOW),
+    ev.GovernanceFixRecorded(issue_id="g", note="n", done=True, on=D, at=NOW),
 ]
 
 

@@ -10,11 +10,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from backbone.contracts import UnitId
+from backbone.contracts import AlertKind, AlertOutcome, UnitId
 from backbone.http import PoolDep, PrincipalDep, ScopeDep, create_app
 from backbone.paging import MAX_LIMIT
 
-from . import usecases
+from . import alerting, usecases, web
+from . import fairness_api
 from .bootstrap import Reporting
 
 router = APIRouter(tags=["报表与查询"])
@@ -81,8 +82,8 @@ async def kpi_catalogue(request: Request, scope: ScopeDep) -> dict:
 @router.get("/kpis/{kpi_id}", summary="指标值（分子、分母、公式），含环比、同比，按子公司、单位、渠道、类别、问题类型或合计")
 async def kpi(kpi_id: Annotated[str, Path(max_length=40)], request: Request, scope: ScopeDep, pool: PoolDep,
               period: Annotated[str, Query(max_length=7, description="2026-11（月）、2026-Q4（季）或 2026（年）")],
-              group_by: Annotated[Literal["subsidiary", "unit", "channel", "category", "issue_type", "total"],
-                                  Query()] = "subsidiary") -> dict:
+              group_by: Annotated[Literal["subsidiary", "unit", "channel", "category", "issue_type", "total", "collector"],
+                                  Query(description="collector：按评价收集方（仅满意率类指标）")] = "subsidiary") -> dict:
     return await usecases.kpi(_app(request), pool, scope, kpi_id, period, group_by)
 
 
@@ -95,9 +96,35 @@ async def monthly_report(request: Request, scope: ScopeDep, pool: PoolDep,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
 
-@router.get("/alerts", summary="预警（如无法自动分派的案件）")
-async def alerts(request: Request, scope: ScopeDep, pool: PoolDep, limit: Limit = 100, after: After = None) -> dict:
-    return await usecases.alerts(_app(request), pool, scope, limit, after)
+@router.get("/alerts", summary="预警及其依据（案件、时间窗、阈值）和签收、办结情况；可按状态、类别筛选")
+async def alerts(request: Request, scope: ScopeDep, pool: PoolDep, limit: Limit = 100, after: After = None,
+                 state: Annotated[Literal["open", "acknowledged", "closed"] | None,
+                                  Query(description="open 待签收、acknowledged 已签收、closed 已办结")] = None,
+                 kind: Annotated[AlertKind | None, Query(description="预警类别")] = None) -> dict:
+    return await alerting.alerts(_app(request), pool, scope, limit, after, state, kind)
+
+
+class AcknowledgementBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=500, description="签收说明（不写个人信息）")
+
+
+class ClosureBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: AlertOutcome = Field(description="已化解、误报、转办、其他")
+    resolution: str = Field(min_length=2, max_length=500, description="处置情况（不写个人信息）")
+
+
+@router.post("/alerts/{alert_id}/acknowledgement", summary="签收预警：由本人接手（已签收或已办结的不能再签收）")
+async def acknowledge_alert(alert_id: str, body: AcknowledgementBody, request: Request, principal: PrincipalDep,
+                            scope: ScopeDep, pool: PoolDep) -> dict:
+    return await alerting.acknowledge(_app(request), pool, alert_id, body.note, principal, scope)
+
+
+@router.post("/alerts/{alert_id}/closure", summary="办结预警：写明结果和处置情况（只能办结一次）")
+async def close_alert(alert_id: str, body: ClosureBody, request: Request, principal: PrincipalDep, scope: ScopeDep,
+                      pool: PoolDep) -> dict:
+    return await alerting.close(_app(request), pool, alert_id, body.outcome, body.resolution, principal, scope)
 
 
 class AlertShareBody(BaseModel):
@@ -126,6 +153,7 @@ async def status_by_receipt(body: StatusQuery, request: Request, pool: PoolDep) 
 
 def build(reporting: Reporting) -> FastAPI:
     # a union or government liaison reads the cases shared with its party, in the same shape
-    app = create_app("报表与查询 reporting", reporting.ctx, [router, public], party_routes=["/cases", "/cases/{case_id}", "/risk"])
+    app = create_app("报表与查询 reporting", reporting.ctx, [router, public, web.router], party_routes=["/cases", "/cases/{case_id}", "/risk"])
+    app.include_router(fairness_api.router)  # exclusions, rankings, 每月一题
     app.state.reporting = reporting
     return app

@@ -11,6 +11,7 @@ from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, T
 from backbone.runtime import ConsumerDef, Context, ServiceDef
 
 from . import projection, store
+from .fairness import FairnessRules
 from .kpis import Catalogue
 from .warnings import WarningRules, Warnings
 
@@ -23,14 +24,24 @@ class Reporting:
     parties: dict[str, frozenset[str]] = field(default_factory=dict)  # 厂地联动: party -> subsidiaries it covers
     kpis: Catalogue = field(default_factory=lambda: Catalogue(kpis=[]))
     issue_names: dict[str, str] = field(default_factory=dict)
+    fairness: FairnessRules | None = None  # exclusions, ranking, 每月一题 (deploy/seed/fairness.yaml)
+    trace_ui: str | None = None  # an operator's trace link, e.g. http://jaeger:16686/trace/{trace_id}
+    traces_dir: Path | None = None  # the embedded stack's span files, read by GET /traces/{id}
 
 
 def reporting(ctx: Context) -> Reporting:
+    out = _reporting(ctx)
+    out.fairness = FairnessRules.model_validate(yaml.safe_load(ctx.settings.seed("fairness.yaml").read_text(encoding="utf-8")))
+    return out
+
+
+def _reporting(ctx: Context) -> Reporting:
     seed = yaml.safe_load(ctx.settings.seed("sharing.yaml").read_text(encoding="utf-8"))
     catalogue = Catalogue.model_validate(yaml.safe_load(ctx.settings.seed("kpis.yaml").read_text(encoding="utf-8")))
     taxonomy = yaml.safe_load(ctx.settings.seed("taxonomy.yaml").read_text(encoding="utf-8"))
     return Reporting(ctx, {p["id"]: frozenset(p["covers"]) for p in seed["parties"]}, catalogue,
-                     {t["id"]: t["name"] for t in taxonomy["issue_types"]})
+                     {t["id"]: t["name"] for t in taxonomy["issue_types"]},
+                     trace_ui=getattr(ctx.settings, "trace_ui", None), traces_dir=ctx.settings.traces_dir)
 
 
 class ReportProjection:
@@ -61,11 +72,15 @@ def _office_of(org):
 
 
 def consumers(ctx: Context) -> list[ConsumerDef]:
-    rules = WarningRules.model_validate(yaml.safe_load(ctx.settings.seed("warnings.yaml").read_text(encoding="utf-8")))
+    rules = WarningRules.load(ctx.settings.seed("warnings.yaml"))
+    taxonomy = yaml.safe_load(ctx.settings.seed("taxonomy.yaml").read_text(encoding="utf-8"))
+    issue_names = {t["id"]: t["name"] for t in taxonomy["issue_types"]}
     return [ConsumerDef("projector", [TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, TOPIC_SUPERVISION_MILESTONES],
                         ReportProjection()),
-            # early warnings over the registrations, off the critical path
-            ConsumerDef("warnings", [TOPIC_INTAKE], Warnings(rules, _office_of(ctx.org)), linger_ms=200)]
+            # early warnings over the registrations and the deadlines, off the critical path
+            ConsumerDef("warnings", [TOPIC_INTAKE, TOPIC_SUPERVISION],
+                        Warnings(rules, _office_of(ctx.org), ctx.org.name, issue_names),
+                        linger_ms=200)]
 
 
 def _app(ctx: Context):

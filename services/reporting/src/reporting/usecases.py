@@ -11,6 +11,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from backbone import telemetry
+from backbone.auth import IDENTITY_FLAGS
 from backbone.contracts import AlertShared, receipt_code_hash
 from backbone.envelope import Actor, Envelope, new_envelope
 from backbone.eventstore import conflicts_detected
@@ -19,7 +20,7 @@ from backbone.errors import Invalid, NotAllowed, NotFound, case_not_found, check
 from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
-from . import kpis, monthly, projection, store
+from . import fairness, kpis, monthly, projection, store
 from .bootstrap import Reporting
 from .projection import STATUS_LABEL, stage, stage_label, status
 
@@ -168,9 +169,10 @@ async def case(app: Reporting, pool, case_id: str, scope: Scope, as_of: datetime
                           " ORDER BY occurred_at, source, version", (case_id,))
         timeline = [t for t in await cur.fetchall()
                     if t["type"] != "petition.flagged.v1" or scope.flags([(t["detail"] or {}).get("flag")])]
-        await cur.execute("SELECT alert_id::text, kind, unit, raised_at, message FROM alerts WHERE case_id = %s"
+        await cur.execute("SELECT alert_id::text, kind, unit, raised_at, message, state FROM alerts WHERE case_id = %s"
                           " ORDER BY raised_at", (case_id,))
-        alerts = await cur.fetchall()
+        # a 信访老户 warning only for the roles that may see identities (reporting.alerting)
+        alerts = [a for a in await cur.fetchall() if scope.identity or a["kind"] not in IDENTITY_FLAGS]
     fields = scope.shared_fields(row["xf_shared"])
     if fields is not None:  # a party: its own dealings with the case, the deadlines if shared, no alerts
         timeline = [t for t in timeline if t["type"] in PARTY_EVENTS and (t["detail"] or {}).get("party") == scope.party]
@@ -282,7 +284,8 @@ async def risk(app: Reporting, pool, scope: Scope, since, until) -> dict:
 
 
 ALERT_LABEL = {"unroutable": "无法自动分派", "urgent": "重大紧急", "overdue": "超期", "order_escalated": "督办升级",
-               "untouched": "长期未跟进"}
+               "untouched": "长期未跟进", "collective_sign": "集体访苗头", "rising": "同比/环比上升", "sensitive_period": "敏感时期",
+               "frequent_petitioner": "信访老户", "overdue_cluster": "超期集中"}
 
 
 async def share_alert(app: Reporting, pool, alert_id: str, party: str, shared: bool, basis: str, by, scope: Scope) -> dict:
@@ -295,9 +298,11 @@ async def share_alert(app: Reporting, pool, alert_id: str, party: str, shared: b
         " (SELECT max(e.version) FROM events e WHERE e.stream_id = a.case_id::text) AS version"
         " FROM alerts a JOIN case_scope s ON s.case_id = a.case_id JOIN case_view v ON v.case_id = a.case_id"
         " WHERE a.alert_id = %(id)s AND {}").format(pred), {**params, "id": alert_id})
-    if not rows:
+    if not rows or (rows[0]["kind"] in IDENTITY_FLAGS and not scope.identity):
         raise NotFound("没有这条预警", alert_id=alert_id)
     a = rows[0]
+    if a["kind"] in IDENTITY_FLAGS:  # a 信访老户 warning is about a person: never given outside
+        raise Invalid("信访老户预警涉及个人，不向外部协作方提供", field="alert_id")
     covers = app.parties.get(party)
     if covers is None:
         raise Invalid(f"{party} 不是登记的外部协作方", field="party")
@@ -317,23 +322,6 @@ async def share_alert(app: Reporting, pool, alert_id: str, party: str, shared: b
             positions = (await cur.fetchone())[0]
     app.ctx.store.published([env], positions)
     return {"alert_id": alert_id, "party": party, "shared": shared}
-
-
-async def alerts(app: Reporting, pool, scope: Scope, limit: int, after: str | None) -> dict:
-    """Open alerts about cases in scope, newest first."""
-    cursor = decode_cursor(after)
-    limit = min(limit, MAX_LIMIT)
-    pred, params = scope.where("s")
-    conds = [pred] + ([sql.SQL("(a.raised_at, a.alert_id) < (%(at)s, %(after_id)s)")] if cursor else [])
-    params.update(limit=limit, at=cursor[0] if cursor else None, after_id=cursor[1] if cursor else None)
-    rows = await _rows(pool, sql.SQL(
-        "SELECT a.alert_id, a.kind, a.unit, a.case_id::text, a.raised_at, a.message,"
-        " ARRAY(SELECT x.party FROM alert_shares x WHERE x.alert_id = a.alert_id AND x.revoked_at IS NULL"
-        "       ORDER BY x.party) AS shared_with FROM alerts a"
-        " JOIN case_scope s ON s.case_id = a.case_id WHERE {} ORDER BY a.raised_at DESC, a.alert_id DESC"
-        " LIMIT %(limit)s").format(sql.SQL(" AND ").join(conds)), params)
-    out = [{**r, "alert_id": str(r["alert_id"]), "unit_name": app.ctx.org.name(r["unit"])} for r in rows]
-    return {"count": len(out), "items": out, "next": next_cursor(rows, limit, lambda r: (r["raised_at"], r["alert_id"]))}
 
 
 async def status_by_receipt(pool, receipt_code: str) -> dict:
@@ -395,7 +383,7 @@ async def case_as_of(app: Reporting, pool, case_id: str, scope: Scope, as_of: da
 
 def kpi_catalogue(app: Reporting) -> dict:
     return {"items": [{"id": k.id, "name": k.name, "formula": k.formula, "date_basis": k.date_basis,
-                       "choices": k.choices()} for k in app.kpis.kpis]}
+                       "choices": k.choices(), "better": k.better} for k in app.kpis.kpis]}
 
 
 async def kpi(app: Reporting, pool, scope: Scope, kpi_id: str, period: str, group: str) -> dict:
@@ -403,8 +391,12 @@ async def kpi(app: Reporting, pool, scope: Scope, kpi_id: str, period: str, grou
     k = app.kpis.get(kpi_id)
     if k is None:
         raise NotFound("没有这个指标", kpi=kpi_id)
-    if group not in kpis.GROUPS:
-        raise Invalid(f"分组只能是 {'、'.join(kpis.GROUPS)}", field="group_by")
+    if group not in kpis.GROUPS and group != kpis.COLLECTOR:
+        raise Invalid(f"分组只能是 {'、'.join([*kpis.GROUPS, kpis.COLLECTOR])}", field="group_by")
+    if group == kpis.COLLECTOR and k.evaluation is None:  # satisfaction by who collected it
+        raise fairness.refusal(Invalid, f"指标 {k.id} 不读取评价结果，不能按评价收集方分组",
+                               f"group_by=collector needs an indicator that reads an evaluation; {k.id} does not",
+                               field="group_by")
     if k.per_employees and group not in ("subsidiary", "total"):
         raise Invalid("千人信访率只能按子公司或合计", field="group_by")
     try:
@@ -414,34 +406,38 @@ async def kpi(app: Reporting, pool, scope: Scope, kpi_id: str, period: str, grou
         raise Invalid(str(e) if isinstance(e, ValueError) else "期间格式为 2026-11、2026-Q4 或 2026",
                       field="period") from None
     pred, params = scope.where("s")
-    q = kpis.query(k, group, pred)
+    q = kpis.query(k, group, pred, with_excluded=True)
     figures: dict[str, dict] = {}
     async with pool.connection() as conn:
         for name, (start, end) in bounds.items():
             cur = await conn.execute(q, {**params, "start": start, "end": end})
-            figures[name] = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+            figures[name] = {r[0]: (r[1], r[2], r[-1]) for r in await cur.fetchall()}
     org = app.ctx.org
 
     def employees(grp) -> int | None:
         if grp is None:
-            return sum(u.employees or 0 for u in org.units.values()) or None
+            # the caller's whole scope: a subsidiary's 千人信访率 counts its own headcount only
+            return sum(u.employees or 0 for u in org.units.values()
+                       if scope.subtree is None or u.id in scope.subtree) or None
         return org.get(grp).employees if grp in org else None
 
     def figure(name: str, grp) -> dict:
-        n, d = figures[name].get(grp, (0, 0))
+        n, d, excluded = figures[name].get(grp, (0, 0, 0))
         if k.per_employees:
             n, d = d, employees(grp if group == "subsidiary" else None)
             value = round(n * 1000 / d, 4) if d else None
         else:
             value = round(n / d, 4) if d else None
-        return {"period": periods[name], "value": value, "numerator": n, "denominator": d}
+        return {"period": periods[name], "value": value, "numerator": n, "denominator": d, "excluded": excluded}
 
     groups = sorted({*figures["current"], *figures["previous"], *figures["last_year"]}, key=lambda g: (g is not None, g or ""))
     items = []
     for grp in groups:
         cur_, prev, ly = figure("current", grp), figure("previous", grp), figure("last_year", grp)
-        items.append({"group": grp, "group_name": org.name(grp) if grp else ("合计" if group == "total" else "集团总部本级"),
-                      **{x: cur_[x] for x in ("value", "numerator", "denominator")},
+        label = (fairness.COLLECTOR_LABEL.get(grp, fairness.NO_COLLECTOR) if group == kpis.COLLECTOR
+                 else org.name(grp) if grp else ("合计" if group == "total" else "集团总部本级"))
+        items.append({"group": grp, "group_name": label,
+                      **{x: cur_[x] for x in ("value", "numerator", "denominator", "excluded")},
                       "previous": prev, "last_year": ly,
                       "change_vs_previous": _delta(cur_["value"], prev["value"]),
                       "change_vs_last_year": _delta(cur_["value"], ly["value"])})

@@ -28,7 +28,9 @@ from .base import (
     topics_of,
 )
 from .intake import Category, Channel, Flag, IntakeEvent, Mark, PetitionFlagged, PetitionMarked, PetitionRegistered
-from .reporting import AlertRaised, AlertShared, ReportingEvent
+from .reporting import AlertAcknowledged, AlertBaseline, AlertClosed, AlertKind, AlertOutcome, AlertRaised, AlertShared
+from .reporting import ReportingEvent
+from .reporting import GovernanceFixRecorded, GovernanceIssueOpened, KpiExclusionDecided, KpiExclusionRequested
 from .routing import (
     AssignMode,
     Attachment,
@@ -119,5 +121,6 @@ __all__ = [
     "Attachment", "CaseShared", "CoordinationAction", "CoordinationRecorded", "SharedField", "SharingRevoked",
     "JointMeetingRecorded", "MediationConcluded", "MediationResult", "MediationScheduled", "MeetingActionDone",
     "MeetingDecision",
-    "AlertShared",
+    "AlertShared", "AlertAcknowledged", "AlertClosed", "AlertBaseline", "AlertKind", "AlertOutcome",
+    "KpiExclusionRequested", "KpiExclusionDecided", "GovernanceIssueOpened", "GovernanceFixRecorded",
 ]
