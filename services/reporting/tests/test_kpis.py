@@ -173,7 +173,7 @@ def test_the_monthly_report_is_a_workbook_with_the_figures_and_their_formulas(po
     assert summary["A1"].value == "信访工作月报（2026年11月）"
     rows = {r[0]: r for r in summary.iter_rows(min_row=5, values_only=True) if r[0]}
     assert rows["重复信访率"][2:4] == (1, 5) and "÷" in rows["重复信访率"][8]
-    assert rows["群众满意率（对责任单位）"][9] == "超期未评价：不计入"
+    assert rows["群众满意率（对责任单位）"][9] == "超期未评价：不计入；申请剔除：经上一级批准剔除的案件不计入分子和分母"
     s1 = {r[0]: r for r in wb["第一工程有限公司"].iter_rows(min_row=4, values_only=True) if r[0]}
     assert s1["及时受理率"][1:4] == (round(2 / 3, 4), 2, 3)
     volume = [r for r in summary.iter_rows(values_only=True) if r[0] == "第一工程有限公司"]

@@ -21,6 +21,10 @@ DATE_BASIS = ("received_at", "accepted_on", "served_on", "closed_on")
 GROUPS = {"subsidiary": "v.subsidiary", "unit": "v.assigned_unit", "channel": "v.channel", "category": "v.category",
           "issue_type": "v.issue_type", "total": "NULL::text"}
 CLOCK = re.compile(r"^[a-z_]{1,40}$")
+# group_by=collector: who collected the evaluation the indicator reads (satisfaction by collector)
+COLLECTOR = "collector"
+# a case the level above agreed to leave out of the unit's rates (reporting/fairness.py)
+EXCLUDED = sql.SQL("EXISTS (SELECT 1 FROM kpi_exclusions x WHERE x.case_id = v.case_id AND x.state = 'approved')")
 
 
 class Condition(BaseModel):
@@ -81,11 +85,17 @@ class Kpi(BaseModel):
     expired: Literal["excluded", "satisfied", "unsatisfied"] | None = None  # 超期未评价
     evaluation: Literal["evaluation_responsible_unit", "evaluation_petition_office"] | None = None
     per_employees: bool = False
+    # fairness (deploy/seed/fairness.yaml): which way is better when units are ranked (none: not
+    # ranked), and whether cases approved for exclusion leave the figure (not for volumes)
+    better: Literal["higher", "lower"] | None = None
+    exclusions: bool = True
 
     def choices(self) -> dict:
         out = {}
         if self.expired is not None:
             out["超期未评价"] = {"excluded": "不计入", "satisfied": "计为满意", "unsatisfied": "计为不满意"}[self.expired]
+        out["申请剔除"] = ("经上一级批准剔除的案件不计入分子和分母" if self.exclusions
+                       else "不适用：件次总量照实统计，诉求不合理的信访也已发生")
         return out
 
     def _conditions(self, part: str) -> list[Condition]:
@@ -154,14 +164,44 @@ def year_before(period: str) -> str:
     return str(int(period[:4]) - 1) + period[4:]
 
 
-def query(kpi: Kpi, group: str, scope_pred: sql.Composable) -> sql.Composable:
-    """Numerator and denominator per group for one period (%(start)s, %(end)s) within the scope."""
+def group_column(kpi: Kpi, group: str) -> sql.Composable:
+    """The SQL a grouping groups by; ``collector`` only for an indicator that reads an evaluation."""
+    if group == COLLECTOR:
+        if kpi.evaluation is None:
+            raise ValueError(f"指标 {kpi.id} 不读取评价结果，不能按评价收集方分组")
+        return sql.SQL("v.{}").format(sql.Identifier(f"{kpi.evaluation}_by"))
+    return sql.SQL(GROUPS[group])
+
+
+def basis_sql(kpi: Kpi) -> sql.Composable:
+    """The date that places a case in a period (the received day in Beijing time)."""
+    return (sql.SQL("(v.received_at AT TIME ZONE 'Asia/Shanghai')::date") if kpi.date_basis == "received_at"
+            else sql.SQL("v.{}").format(sql.Identifier(kpi.date_basis)))
+
+
+def counted(kpi: Kpi) -> tuple[sql.Composable, sql.Composable]:
+    """The denominator's condition once approved exclusions are left out, and the numerator's."""
+    den = kpi.where("denominator")
+    if kpi.exclusions:
+        den = sql.SQL("({}) AND NOT {}").format(den, EXCLUDED)
+    return den, kpi.where("numerator")
+
+
+def query(kpi: Kpi, group: str, scope_pred: sql.Composable, by_month: bool = False, *,
+          with_excluded: bool = False) -> sql.Composable:
+    """Numerator and denominator per group for one period (%(start)s, %(end)s) within the scope;
+    ``by_month``: per group and month of the date basis ('2026-11'), as a second column (trends);
+    ``with_excluded``: a last column, the cases the denominator would count but that were excluded."""
     basis = (sql.SQL("(v.received_at AT TIME ZONE 'Asia/Shanghai')::date") if kpi.date_basis == "received_at"
              else sql.SQL("v.{}").format(sql.Identifier(kpi.date_basis)))
-    den = kpi.where("denominator")
+    den, num = counted(kpi)
+    excluded = (sql.SQL(", count(*) FILTER (WHERE ({}) AND {}) AS excluded").format(kpi.where("denominator"), EXCLUDED)
+                if with_excluded and kpi.exclusions else sql.SQL(", 0::bigint AS excluded") if with_excluded else sql.SQL(""))
+    month = sql.SQL(", to_char({}, 'YYYY-MM') AS month").format(basis) if by_month else sql.SQL("")
     return sql.SQL(
         "SELECT {g} AS grp, count(*) FILTER (WHERE ({den}) AND ({num})) AS numerator,"
-        " count(*) FILTER (WHERE {den}) AS denominator"
+        " count(*) FILTER (WHERE {den}) AS denominator{month}{excluded}"
         " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
-        " WHERE v.case_no IS NOT NULL AND {basis} >= %(start)s AND {basis} < %(end)s AND {scope} GROUP BY 1"
-    ).format(g=sql.SQL(GROUPS[group]), den=den, num=kpi.where("numerator"), basis=basis, scope=scope_pred)
+        " WHERE v.case_no IS NOT NULL AND {basis} >= %(start)s AND {basis} < %(end)s AND {scope} GROUP BY {by}"
+    ).format(g=group_column(kpi, group), den=den, num=num, basis=basis, scope=scope_pred, month=month, excluded=excluded,
+             by=sql.SQL("1, 4" if by_month else "1"))
