@@ -72,6 +72,7 @@ def run(
         for s in SERVICES:
             typer.echo(f"  {s:<12} {stack.url(s)}/docs")
         typer.echo(f"  网上信访门户  {stack.url('intake')}/public/portal (the petitioner's own, for phones)")
+        typer.echo(f"  信访工作台    {stack.url('reporting')}/dashboard (headquarters and units; sign in with a token)")
         typer.echo(f"  broker       {stack.bootstrap} (Tansu, memory only; restarted if it dies)")
         typer.echo(f"  database     {db_url.split('password')[0]}")
         typer.echo(f"  traces       {data_dir / 'traces'} (JSON lines; set XF_OTLP_ENDPOINT for a trace UI)")

@@ -1,0 +1,83 @@
+"""The dashboard's overview and trends give, for every indicator, exactly the numerator and
+denominator of GET /kpis on the same fixed case set (real PostgreSQL, reporting's migrations), for
+headquarters by subsidiary and for a subsidiary by unit; its month arithmetic is pure."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+
+from reporting import dashboard, usecases
+
+from .test_kpis import CATALOGUE, HQ, ORG, S2, nd, pool  # noqa: F401 - the fixed case set and its fixture
+
+
+def app():
+    return SimpleNamespace(kpis=CATALOGUE, ctx=SimpleNamespace(org=ORG), issue_names={"wages": "工资待遇"},
+                           trace_ui=None, traces_dir=None)
+
+
+def run(pool, fn, *args):
+    from backbone.db import open_async_pool
+
+    database_url, schema = pool
+
+    async def go():
+        p = await open_async_pool(database_url, schema, 2)
+        try:
+            return await fn(app(), p, *args)
+        finally:
+            await p.close()
+
+    return asyncio.run(go())
+
+
+def test_months_ending_and_their_ranges():
+    assert dashboard.months_ending("2026-02", 4) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert dashboard.months_ending("2026-11")[0] == "2025-11" and len(dashboard.months_ending("2026-11")) == 13
+    assert dashboard._ranges(["2025-11", "2026-10", "2026-11"]) == [(date(2025, 11, 1), date(2025, 12, 1)),
+                                                                  (date(2026, 10, 1), date(2026, 12, 1))]
+    assert dashboard._ranges(dashboard.months_ending("2027-01")) == [(date(2026, 1, 1), date(2027, 2, 1))]
+
+
+@pytest.mark.parametrize("scope, group", [(HQ, "subsidiary"), (S2, "unit")], ids=["headquarters", "subsidiary"])
+def test_every_indicator_agrees_with_the_kpi_api(pool, scope, group):  # noqa: F811
+    o = run(pool, dashboard.overview, scope, "2026-11")
+    t = run(pool, dashboard.trends, scope, "2026-11")
+    assert o["group_by"] == group
+    for item in o["indicators"]:
+        want = run(pool, usecases.kpi, scope, item["id"], "2026-11", "total" if item["per_employees"] and group == "unit"
+                   else ("subsidiary" if item["per_employees"] else group))
+        groups = {i["group"]: i for i in want["items"]}
+        got = {g["group"]: g for g in item["groups"]}
+        counted = lambda items: {k: nd(v) for k, v in items.items() if v["denominator"] or v["numerator"]}  # noqa: E731
+        assert counted(got) == counted(groups), item["id"]
+        if not item["per_employees"]:  # the scope's total: the sum over its groups
+            n = sum(v["numerator"] for v in groups.values())
+            d = sum(v["denominator"] for v in groups.values())
+            assert nd(item) == (n, d), item["id"]
+            assert nd(item["previous"]) == (sum(v["previous"]["numerator"] for v in groups.values()),
+                                            sum(v["previous"]["denominator"] for v in groups.values())), item["id"]
+        trend = next(x["trend"] for x in t["indicators"] if x["id"] == item["id"])
+        assert [p["month"] for p in trend][-1] == "2026-11" and len(trend) == 13
+        assert nd(trend[-1]) == nd(item) and nd(trend[-2]) == nd(item["previous"]) and nd(trend[0]) == nd(item["last_year"])
+
+
+def test_volumes_and_hot_issues_in_scope(pool):  # noqa: F811
+    hq = run(pool, dashboard.overview, HQ, "2026-11")
+    s2 = run(pool, dashboard.overview, S2, "2026-11")
+    assert [v["cases"] for v in hq["volumes"]] == [1, 1, 5]  # 2025-11, 2026-10, 2026-11 of the fixed set
+    assert [v["cases"] for v in s2["volumes"]] == [0, 0, 1]
+    assert hq["hot_issues"] == [{"issue_type": "wages", "issue_name": "工资待遇", "cases": 5, "previous": 1}]
+    t = run(pool, dashboard.trends, HQ, "2026-11")
+    assert sum(v["cases"] for v in t["volumes"]) == 7
+
+
+def test_a_month_in_bad_shape_is_refused(pool):  # noqa: F811
+    from backbone.errors import Invalid
+
+    with pytest.raises(Invalid):
+        run(pool, dashboard.overview, HQ, "2026-13")
