@@ -16,7 +16,7 @@ from backbone import bulk
 from backbone.auth import OrgTree, Principal
 from backbone.db import connect, migrate, open_async_pool
 from backbone.visibility import Scope
-from reporting import kpis, usecases
+from reporting import kpis, store, usecases
 from reporting.bootstrap import MIGRATIONS
 
 SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed"
@@ -57,11 +57,16 @@ def pool(database_url):
     schema = f"kpi_{uuid.uuid4().hex[:8]}"
     migrate(database_url, schema, MIGRATIONS)
     with connect(database_url, schema, autocommit=True) as conn:
+        # the projection keeps each case's met clocks on its row (store.clocks), as the indicators read them
+        met = {c["case_id"]: store.clocks({clock: {"met_on": date(2026, 11, 20), "late": late}
+                                           for n, clock, late in CLOCKS if str(uuid.UUID(int=n)) == c["case_id"]})
+               for c in CASES}
         conn.execute(bulk.insert("case_view", ("case_id", "case_no", "subsidiary", "assigned_unit", "receiving_unit",
                                                "received_at", "channel", "category", "issue_type", "served_on",
                                                "closed_on", "outcome", "evaluation_responsible_unit",
-                                               "evaluation_petition_office", "flags", "review_level")),
-                     [bulk.rows(CASES)])
+                                               "evaluation_petition_office", "flags", "review_level", "clocks_met",
+                                               "clocks_late")),
+                     [bulk.rows({**c, **met[c["case_id"]]} for c in CASES)])
         conn.execute(bulk.insert("case_scope", ("case_id", "received_at", "receiving_unit", "responsible_unit")),
                      [bulk.rows({"case_id": c["case_id"], "received_at": c["received_at"],
                                  "receiving_unit": c["receiving_unit"], "responsible_unit": c["assigned_unit"]}
@@ -180,3 +185,10 @@ def test_the_monthly_report_is_a_workbook_with_the_figures_and_their_formulas(po
     assert volume and volume[0][1] == 4  # S1's cases received in November
     hot = [r for r in summary.iter_rows(values_only=True) if r[1] == "工资待遇"]
     assert hot and hot[0][2] == 5
+
+
+def test_the_row_keeps_the_clocks_met_and_those_met_late():
+    deadlines = {"handling": {"met_on": date(2026, 11, 2), "late": True}, "acceptance_notice": {"met_on": date(2026, 11, 1)},
+                 "review": {"met_on": None}, "transfer": {"met_on": date(2026, 11, 1), "late": False}}
+    assert store.clocks(deadlines) == {"clocks_met": ["acceptance_notice", "handling", "transfer"], "clocks_late": ["handling"]}
+    assert store.clocks({}) == {"clocks_met": [], "clocks_late": []}

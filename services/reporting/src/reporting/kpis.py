@@ -67,10 +67,11 @@ class Condition(BaseModel):
         if self.no_flag:
             return sql.SQL("NOT {} = ANY(v.flags)").format(sql.Literal(self.no_flag))
         clock = self.clock_met or self.clock_on_time
-        if clock:
-            late = sql.SQL(" AND NOT coalesce(d.late, false)") if self.clock_on_time else sql.SQL("")
-            return sql.SQL("EXISTS (SELECT 1 FROM case_deadlines d WHERE d.case_id = v.case_id AND d.clock = {}"
-                           " AND d.met_on IS NOT NULL{})").format(sql.Literal(clock), late)
+        if clock:  # the case's row lists its clocks met and met late (reporting/store.clocks)
+            met = sql.SQL("{} = ANY(v.clocks_met)").format(sql.Literal(clock))
+            if self.clock_on_time:
+                return sql.SQL("({} AND NOT {} = ANY(v.clocks_late))").format(met, sql.Literal(clock))
+            return met
         return sql.SQL("true")
 
 
@@ -205,3 +206,4 @@ def query(kpi: Kpi, group: str, scope_pred: sql.Composable, by_month: bool = Fal
         " WHERE v.case_no IS NOT NULL AND {basis} >= %(start)s AND {basis} < %(end)s AND {scope} GROUP BY {by}"
     ).format(g=group_column(kpi, group), den=den, num=num, basis=basis, scope=scope_pred, month=month, excluded=excluded,
              by=sql.SQL("1, 4" if by_month else "1"))
+

@@ -15,12 +15,14 @@ VIEW = ("case_id", "case_no", "channel", "received_at", "receiving_unit", "subsi
         "moves", "track", "leader", "handler", "supervision_version", "stage", "extended", "served_on", "agreement",
         "closed_on", "outcome", "evaluation_petition_office", "evaluation_petition_office_by",
         "evaluation_responsible_unit", "evaluation_responsible_unit_by", "review_level", "reviewing_unit",
-        "final_on", "orders", "visitor_count", "person_times", "declared_truthful", "guidance", "shares")
+        "final_on", "orders", "visitor_count", "person_times", "declared_truthful", "guidance", "shares", "clocks_met",
+        "clocks_late")
 DEADLINE = ("case_id", "clock", "kind", "unit", "starts_on", "due_on", "rolled_from", "basis", "met_on", "late",
             "paused_on", "breached_on", "cancelled_on", "extended_days")
 # columns with a NOT NULL default: a row is written whole, so an unset one is written as its default
 DEFAULTS = {"routing_version": 0, "supervision_version": 0, "urgent": False, "threat": False, "flags": [], "moves": 0,
-            "extended": False, "orders": 0, "person_times": 1, "declared_truthful": False, "shares": {}}
+            "extended": False, "orders": 0, "person_times": 1, "declared_truthful": False, "shares": {},
+            "clocks_met": [], "clocks_late": []}
 TIMELINE = ("event_id", "case_id", "source", "type", "version", "occurred_at", "actor_role", "actor_unit", "trace_id",
             "detail", "body")
 ALERT = ("alert_id", "kind", "unit", "case_id", "raised_at", "message")
@@ -46,10 +48,16 @@ def from_rows(views: list[tuple], deadlines: list[tuple]) -> dict[str, CaseRepor
     return out
 
 
+def clocks(deadlines: dict[str, dict]) -> dict[str, list[str]]:
+    """The clocks met, and those met late, as the case's row keeps them for the indicators (pure)."""
+    met = sorted(c for c, d in deadlines.items() if d.get("met_on") is not None)
+    return {"clocks_met": met, "clocks_late": [c for c in met if deadlines[c].get("late")]}
+
+
 def save(reports: Sequence[CaseReport]) -> list[tuple[str, list[str]]]:
     """The statements that write these reports: views, deadlines, new timeline rows, new alerts."""
-    out = [(_VIEW, [bulk.rows({**DEFAULTS, **{k: v for k, v in r.view.items() if v is not None}, "case_id": r.case_id}
-                              for r in reports)])]
+    out = [(_VIEW, [bulk.rows({**DEFAULTS, **{k: v for k, v in r.view.items() if v is not None}, "case_id": r.case_id,
+                               **clocks(r.deadlines)} for r in reports)])]
     deadlines = [{"kind": "duty", "extended_days": 0, **{k: v for k, v in d.items() if v is not None},
                   "case_id": r.case_id, "clock": clock} for r in reports for clock, d in r.deadlines.items()]
     if deadlines:
