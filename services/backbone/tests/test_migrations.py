@@ -19,7 +19,8 @@ def test_applied_once_checked_at_start_and_foreign_layouts_refused(database_url)
         ensure_current(database_url, schema, MIGRATIONS)
     applied = migrate(database_url, schema, MIGRATIONS)
     assert applied == ["backbone/0001_event_store.sql", "backbone/0002_scope_involved.sql",
-                       "backbone/0003_scope_sharing.sql", "service/0001_intake.sql",
+                       "backbone/0003_scope_sharing.sql", "backbone/0004_scope_share_versions.sql",
+                       "service/0001_intake.sql",
                        "service/0002_registrations.sql", "service/0003_registrations_index.sql",
                        "service/0004_detection.sql", "service/0005_bands_pending_list.sql"]
     assert migrate(database_url, schema, MIGRATIONS) == []

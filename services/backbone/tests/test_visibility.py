@@ -96,3 +96,47 @@ def test_psycopg_is_real(cases_table):
     database_url, schema, ids = cases_table
     with psycopg.connect(database_url) as conn:
         assert conn.execute(f"SELECT count(*) FROM {schema}.case_scope").fetchone()[0] == len(ids) == len(CASES)
+
+
+def test_a_revocation_holds_over_an_older_share_arriving_late(cases_table):
+    """Routing's events on a case can reach a consumer out of order: whatever the order, in one
+    batch or across batches, the newest decision on a party's share is what the party gets."""
+    from datetime import date
+
+    from backbone import contracts as ev
+    from backbone.envelope import SYSTEM, new_envelope
+    from backbone.visibility import statements
+
+    database_url, schema, _ = cases_table
+
+    def share(seq, fields=("case_no",)):
+        return new_envelope(ev.CaseShared(case_id=case_id, party="GOV-RSJ", party_type="government", preset="p",
+                                          fields=list(fields), purpose="x", basis="b", on=date(2026, 11, 2)),
+                            subject=case_id, sequence=seq, actor=SYSTEM)
+
+    def revoke(seq):
+        return new_envelope(ev.SharingRevoked(case_id=case_id, party="GOV-RSJ", on=date(2026, 11, 3)),
+                            subject=case_id, sequence=seq, actor=SYSTEM)
+
+    def state():
+        with connect(database_url, schema) as conn:
+            return conn.execute("SELECT shared_with, shared -> 'GOV-RSJ' FROM case_scope WHERE case_id = %s",
+                                (case_id,)).fetchone()
+
+    both = ("case_no", "status")
+    for plan in ([[("share", 3)], [("revoke", 5)], [("share", 4)]],  # across batches
+                 [[("revoke", 5), ("share", 3)]],  # in one batch
+                 [[("revoke", 5)], [("share", 3)]],  # the revocation first, the share later
+                 [[("share", 3)], [("share", 6)], [("revoke", 5)]]):  # a re-share after it
+        case_id = str(uuid.uuid4())
+        batches = [[share(seq, both) if kind == "share" else revoke(seq) for kind, seq in b] for b in plan]
+        with connect(database_url, schema) as conn:
+            for batch in batches:
+                for statement, params in statements(batch):
+                    conn.execute(statement, params)
+            conn.commit()
+        last = max((e for b in batches for e in b), key=lambda e: e.sequence)
+        if isinstance(last.payload, ev.SharingRevoked):
+            assert state() == ([], None), plan
+        else:
+            assert state() == (["GOV-RSJ"], list(both)), plan

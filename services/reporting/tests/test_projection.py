@@ -149,3 +149,17 @@ def test_the_timeline_shows_every_event_without_its_sealed_text():
     assert line["detail"]["subtasks"] == [{"unit": "S1-SB", "due_on": "2026-11-21"}]
     assert "SEALED-TASK" not in json.dumps(report.new_timeline, default=str)
     assert "receipt_code_hash" not in report.new_timeline[0]["detail"]
+
+
+def test_sharing_is_right_whatever_order_routing_events_reach_reporting():
+    shared = env(ev.CaseShared(case_id="c", party="GOV-RSJ", party_type="government", preset="facts", fields=["case_no"],
+                               purpose="社保接续", basis="b", on=date(2026, 11, 21)), 3)
+    action = env(ev.CoordinationRecorded(case_id="c", party="GOV-RSJ", action="contact_made", on=date(2026, 11, 22)), 4)
+    revoked = env(ev.SharingRevoked(case_id="c", party="GOV-RSJ", on=date(2026, 11, 23)), 5)
+    for order in itertools.permutations([env(REGISTERED), shared, action, revoked]):
+        report, _ = fold(order)
+        share = report.view["shares"]["GOV-RSJ"]
+        assert share["actions"] == 1 and share["preset"] == "facts", order  # the action counts, even before its share
+        assert share["revoked_on"] == "2026-11-23"  # the revocation holds over the older share
+    report, _ = fold([env(REGISTERED), action])
+    assert report.view["shares"]["GOV-RSJ"]["actions"] == 1 and "preset" not in report.view["shares"]["GOV-RSJ"]

@@ -124,13 +124,16 @@ class Scope:
 
 # -- keeping case_scope ----------------------------------------------------------------------------
 
+# the parties' entries of the incoming row whose routing version is newer than the recorded one
+_NEWER = ("(SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) FROM jsonb_each(EXCLUDED.shared) e"
+          " WHERE coalesce((EXCLUDED.shared_versions ->> e.key)::int, 0) > coalesce((s.shared_versions ->> e.key)::int, 0))")
 # one row per case per statement; each event fills only what it knows (COALESCE keeps the rest), the
 # unit holding the case is taken only from a routing version newer than the one recorded, and the
 # involved units and excluded principals only ever grow
 _UPSERT = bulk.insert(
     "case_scope",
     ("case_id", "received_at", "receiving_unit", "accused_unit", "responsible_unit", "responsible_version",
-     "involved", "excluded", "shared", "shared_with"),
+     "involved", "excluded", "shared", "shared_versions", "shared_with"),
     "ON CONFLICT (case_id) DO UPDATE SET received_at = COALESCE(EXCLUDED.received_at, s.received_at),"
     " receiving_unit = COALESCE(EXCLUDED.receiving_unit, s.receiving_unit),"
     " accused_unit = COALESCE(EXCLUDED.accused_unit, s.accused_unit),"
@@ -139,10 +142,14 @@ _UPSERT = bulk.insert(
     " responsible_version = GREATEST(EXCLUDED.responsible_version, s.responsible_version),"
     " involved = ARRAY(SELECT DISTINCT x FROM unnest(s.involved || EXCLUDED.involved) x ORDER BY x),"
     " excluded = ARRAY(SELECT DISTINCT x FROM unnest(s.excluded || EXCLUDED.excluded) x ORDER BY x),"
-    # sharing: a party's entry replaced by the latest decision; null removes it (revoked)
-    " shared = CASE WHEN EXCLUDED.shared = '{}' THEN s.shared ELSE jsonb_strip_nulls(s.shared || EXCLUDED.shared) END,"
+    # sharing: a party's entry replaced by a newer decision only (by routing version); null removes
+    # it (revoked)
+    " shared = CASE WHEN EXCLUDED.shared = '{}' THEN s.shared ELSE jsonb_strip_nulls(s.shared || " + _NEWER + ") END,"
+    " shared_versions = s.shared_versions || (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)"
+    "   FROM jsonb_each(EXCLUDED.shared_versions) e"
+    "  WHERE (e.value)::int > coalesce((s.shared_versions ->> e.key)::int, 0)),"
     " shared_with = CASE WHEN EXCLUDED.shared = '{}' THEN s.shared_with ELSE ARRAY(SELECT k FROM"
-    " jsonb_object_keys(jsonb_strip_nulls(s.shared || EXCLUDED.shared)) k ORDER BY k) END",
+    " jsonb_object_keys(jsonb_strip_nulls(s.shared || " + _NEWER + ")) k ORDER BY k) END",
     alias="s",
 )
 SCOPED = (PetitionRegistered, CaseAssigned, CaseUnroutable, CaseClassified, HandlerRecused, JointHandlingSet,
@@ -157,7 +164,7 @@ def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
         if not isinstance(p, SCOPED):
             continue
         row = rows.setdefault(ev.subject, {"case_id": ev.subject, "responsible_version": 0, "involved": [],
-                                           "excluded": [], "shared": {}})
+                                           "excluded": [], "shared": {}, "shared_versions": {}})
         match p:
             case PetitionRegistered():
                 row.update(received_at=p.received_at, receiving_unit=p.receiving_unit, accused_unit=p.accused_unit)
@@ -184,10 +191,10 @@ def scope_rows(events: Iterable[Envelope]) -> dict[str, dict[str, Any]]:
                 row["involved"] += [p.reviewing_unit] if p.reviewing_unit else []
             case OrderIssued():
                 row["involved"].append(p.issued_by)
-            case CaseShared():
-                row["shared"][p.party] = sorted(set(p.fields))
-            case SharingRevoked():
-                row["shared"][p.party] = None
+            case CaseShared() | SharingRevoked():
+                if ev.sequence > row["shared_versions"].get(p.party, 0):  # the newest decision holds
+                    row["shared"][p.party] = sorted(set(p.fields)) if isinstance(p, CaseShared) else None
+                    row["shared_versions"][p.party] = ev.sequence
     for row in rows.values():
         row["involved"], row["excluded"] = sorted(set(row["involved"])), sorted(set(row["excluded"]))
         row["shared_with"] = sorted(k for k, v in row["shared"].items() if v is not None)  # a new row's parties

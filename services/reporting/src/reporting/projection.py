@@ -83,7 +83,7 @@ def timeline_row(env: Envelope) -> dict[str, Any]:
         "event_id": env.id, "case_id": env.subject, "source": env.producer, "type": env.type,
         "version": env.sequence, "occurred_at": env.time, "actor_role": env.actor.role,
         "actor_unit": env.actor.unit, "trace_id": trace_id(env.traceparent), "detail": shown(env.payload),
-        "body": orjson.Fragment(env.encode()),  # the whole event, for time travel (as_of)
+        "body": orjson.Fragment(env.raw or env.encode()),  # the whole event, for time travel (as_of)
     }
 
 
@@ -164,22 +164,30 @@ def apply(report: CaseReport | None, env: Envelope) -> tuple[CaseReport, list[ev
                 view["leader"] = leader
             case ev.HandlerAssigned(handler=handler):
                 view["handler"] = handler
+            # routing's events on one case can reach the broker out of their order (the API's and the
+            # router's publishers are two), so each share keeps the version of the share or revocation
+            # it shows, and an action counts even when it arrives before the share it belongs to
             case ev.CaseShared():
-                old = (view.get("shares") or {}).get(p.party) or {}
-                view["shares"] = {**(view.get("shares") or {}), p.party: {
-                    "party": p.party, "party_type": p.party_type, "preset": p.preset, "fields": p.fields,
-                    "purpose": p.purpose, "rule_id": p.rule_id, "since": str(old.get("since") or p.on),
-                    "changed_on": str(p.on), "revoked_on": None, "actions": old.get("actions", 0)}}
+                share = dict((view.get("shares") or {}).get(p.party) or {"party": p.party, "actions": 0})
+                if env.sequence > share.get("share_version", 0):  # what is shared: the newest share's
+                    share.update(party_type=p.party_type, preset=p.preset, fields=p.fields, purpose=p.purpose,
+                                 rule_id=p.rule_id, share_version=env.sequence)
+                share["since"] = min(str(p.on), share.get("since") or str(p.on))
+                if env.sequence > share.get("version", 0):  # whether it holds: the newest share or revocation
+                    share.update(changed_on=str(p.on), revoked_on=None, version=env.sequence)
+                view["shares"] = {**(view.get("shares") or {}), p.party: share}
             case ev.SharingRevoked():
                 shares = dict(view.get("shares") or {})
-                if p.party in shares:
-                    shares[p.party] = {**shares[p.party], "revoked_on": str(p.on)}
+                old = shares.get(p.party) or {"party": p.party, "actions": 0}
+                if env.sequence > old.get("version", 0):
+                    shares[p.party] = {**old, "revoked_on": str(p.on), "version": env.sequence}
                 view["shares"] = shares
             case ev.CoordinationRecorded():
                 shares = dict(view.get("shares") or {})
-                if p.party in shares:
-                    shares[p.party] = {**shares[p.party], "actions": shares[p.party].get("actions", 0) + 1,
-                                       "last_action": p.action, "last_action_on": str(p.on)}
+                old = shares.get(p.party) or {"party": p.party, "actions": 0}
+                later = old.get("last_action_on") is None or str(p.on) >= old["last_action_on"]
+                shares[p.party] = {**old, "actions": old.get("actions", 0) + 1,
+                                   **({"last_action": p.action, "last_action_on": str(p.on)} if later else {})}
                 view["shares"] = shares
         if isinstance(p, ev.CaseUnroutable):
             raise_alert("unroutable", p.queue_unit, f"案件无法按规则分派，请在待人工分派队列中处理：{p.reason}")

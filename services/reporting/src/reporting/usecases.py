@@ -81,7 +81,9 @@ def _summary(app: Reporting, row: dict, scope: Scope) -> dict:
         "reviewing_unit": row["reviewing_unit"],
         "final_on": row["final_on"],
         "orders": row["orders"],
-        "shares": list((row.get("shares") or {}).values()),
+        # a share as it stands (an action that arrived before its share waits unseen; versions are internal)
+        "shares": [{k: v for k, v in x.items() if k not in ("version", "share_version")}
+                   for x in (row.get("shares") or {}).values() if "preset" in x],
         "updated_at": row["updated_at"],
     }
 
