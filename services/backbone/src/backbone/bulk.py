@@ -1,8 +1,9 @@
 """Many rows in one statement: the rows travel as one JSON document (orjson) and PostgreSQL turns
-it into rows with ``json_populate_recordset``, typed by the target table's own columns.
+it into rows with ``jsonb_populate_recordset``, typed by the target table's own columns.
 
 Measured, 500 rows of 13 columns: psycopg's array adaptation for ``unnest`` took 9-19 ms of Python
-CPU per statement; one orjson document takes 1-2 ms, and PostgreSQL inserts it as fast.
+CPU per statement; one orjson document takes 1-2 ms, and PostgreSQL inserts it as fast. Parsed once
+as jsonb rather than as json per row: a 1.5 KB timeline row costs PostgreSQL 19.5 µs instead of 29.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import orjson
 
 
 def rows(items: Iterable[dict[str, Any]]) -> str:
-    """The parameter for a ``json_populate_recordset`` statement (dates, UUIDs and nested JSON as orjson writes them)."""
+    """The parameter for a ``jsonb_populate_recordset`` statement (dates, UUIDs and nested JSON as orjson writes them)."""
     return orjson.dumps(list(items)).decode()
 
 
@@ -22,7 +23,7 @@ def insert(table: str, columns: Sequence[str], conflict: str = "", alias: str | 
     """``INSERT INTO table (columns) ...`` from one JSON parameter; ``conflict`` is its ON CONFLICT clause."""
     cols = ", ".join(columns)
     target = f"{table} AS {alias}" if alias else table
-    return f"INSERT INTO {target} ({cols}) SELECT {cols} FROM json_populate_recordset(NULL::{table}, %s::json) {conflict}".rstrip()
+    return f"INSERT INTO {target} ({cols}) SELECT {cols} FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) {conflict}".rstrip()
 
 
 def update_all(key: Sequence[str], columns: Sequence[str]) -> str:
