@@ -74,6 +74,9 @@ def rebuild(settings, consumer, store, sources: dict[str, tuple[str, str]] | Non
                     batch = []
             if batch:
                 applied += _apply(conn, name, consumer, store, batch)
+            flush = getattr(consumer.projection, "flush", None)  # a projection that held states back
+            if flush is not None and (writes := flush()):
+                conn.execute(*store.write_statement([], *writes))
     seconds = time.monotonic() - started
     return {"consumer": name, "events": applied, "seconds": round(seconds, 2),
             "events_per_s": round(applied / seconds, 1) if seconds else None}

@@ -56,12 +56,25 @@ def clocks(deadlines: dict[str, dict]) -> dict[str, list[str]]:
 
 def save(reports: Sequence[CaseReport]) -> list[tuple[str, list[str]]]:
     """The statements that write these reports: views, deadlines, new timeline rows, new alerts."""
+    return save_rows(reports) + save_news(reports)
+
+
+def save_rows(reports: Sequence[CaseReport]) -> list[tuple[str, list[str]]]:
+    """The cases' own rows: their views (with the clocks met) and their deadlines."""
+    if not reports:
+        return []
     out = [(_VIEW, [bulk.rows({**DEFAULTS, **{k: v for k, v in r.view.items() if v is not None}, "case_id": r.case_id,
                                **clocks(r.deadlines)} for r in reports)])]
     deadlines = [{"kind": "duty", "extended_days": 0, **{k: v for k, v in d.items() if v is not None},
                   "case_id": r.case_id, "clock": clock} for r in reports for clock, d in r.deadlines.items()]
     if deadlines:
         out.append((_DEADLINES, [bulk.rows(deadlines)]))
+    return out
+
+
+def save_news(reports: Sequence[CaseReport]) -> list[tuple[str, list[str]]]:
+    """What the reports added since they were read: timeline rows and alerts."""
+    out = []
     timeline = [t for r in reports for t in r.new_timeline]
     if timeline:
         out.append((_TIMELINE, [bulk.rows(timeline)]))
