@@ -605,7 +605,7 @@ class Warnings:
         first = min(t for t, c in recent if c == cases[0])
         if self.ledger.covered(("collective_sign", None, unit, p.issue_type), first, latest):
             return None
-        message = (f"集体访苗头：{unit} 单位「{p.issue_type}」问题 {len(cases)} 件（{rule.window_days}日内"
+        message = (f"集体访苗头：{self._unit(unit)}「{self._issue(p.issue_type)}」问题 {len(cases)} 件（{rule.window_days}日内"
                    f"{rule.petitions_at_least}件即预警，自{first.astimezone(CHINA).date()}起）")
         return self._alert("collective_sign", case_id, self.office_of(unit), message, cases, p.received_at,
                            f"{unit}:{p.issue_type}:{cases[0]}", about_unit=unit, issue_type=p.issue_type,
@@ -665,7 +665,7 @@ class Warnings:
         key = ("sensitive_period", period.name, unit, p.issue_type)
         if self.ledger.covered(key, start, end):
             return None
-        message = (f"敏感时期（{period.name}）集体访苗头：{unit} 单位「{self._issue(p.issue_type)}」问题 {len(found)} 件"
+        message = (f"敏感时期（{period.name}）集体访苗头：{self._unit(unit)}「{self._issue(p.issue_type)}」问题 {len(found)} 件"
                    f"（敏感时期{days}日内{n}件即预警，自{start.astimezone(CHINA).date()}起）")
         return self._alert("sensitive_period", case_id, self.office_of(unit), message, [c for _, c in found],
                            p.received_at, f"{period.name}:{unit}:{p.issue_type}:{found[0][1]}", about_unit=unit,
