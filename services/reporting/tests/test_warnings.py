@@ -492,3 +492,27 @@ def test_evidence_is_in_time_order_whatever_the_order_of_arrival():
     [a] = c.batch(*[registered(f"p{i}", T + timedelta(days=i)) for i in (3, 0, 4, 1, 2)])
     assert a.case_ids == [uid(f"p{i}") for i in range(5)]
     assert list(c.store.alerts.values())[0]["case_id"] == uid("p2")  # on the case that completed it
+
+
+def test_a_series_finds_by_bisection_the_stretch_the_pure_burst_finds():
+    """Series.burst (what the consumer runs on a flood) and burst (the rule as written) agree on
+    random series, equal times included, for every point asked about."""
+    import random
+
+    from reporting.warnings import Series, burst
+
+    rng = random.Random(7)
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    for _ in range(300):
+        s = Series()
+        hours = [rng.choice([0, 6, 12, 30, 48, 100]) + rng.randrange(0, 400) for _ in range(rng.randrange(0, 25))]
+        for k, h in enumerate(hours):
+            s.add(t0 + timedelta(hours=h), f"c{k:02d}")
+        entries = list(zip(s.times, s.ids))
+        for at in [t0 + timedelta(hours=h) for h in hours[:5]] + [t0 + timedelta(hours=rng.randrange(0, 500))]:
+            days, at_least = rng.choice([1, 3, 7]), rng.choice([2, 3, 5])
+            want = burst(entries, at, days, at_least)
+            got = s.burst(at, days, at_least)
+            assert (got is None) == (want is None)
+            if got:
+                assert sorted(zip(s.times[got[0]:got[1]], s.ids[got[0]:got[1]])) == want
