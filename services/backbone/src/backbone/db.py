@@ -12,9 +12,15 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+import orjson
 import psycopg
 from psycopg import sql
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
+
+# json/jsonb columns parsed by orjson rather than the standard library's json (py-spy on intake at
+# a steady 200/s: 8.8 % of the process in psycopg's json loader, reading detection's candidates)
+set_json_loads(orjson.loads)
 
 
 class SchemaNotReady(RuntimeError):
