@@ -206,6 +206,7 @@ class Stack:
                 "XF_KAFKA_IDEMPOTENT_PRODUCER": "false",  # see BackboneSettings
                 "XF_BROKER_GENERATION_RECORDS": str(c.generation_records),
                 "XF_CONSUMER_NICE": str(c.consumer_nice),
+                "XF_DB_PARALLEL_WORKERS": "0",  # two cores: see BackboneSettings
                 "XF_TICK_S": "10",  # supervision: how often time is looked at (warnings, breaches, escalations)
                 "XF_SEED_DIR": str(c.seed_dir),
                 "XF_AUTH_MODE": "demo",
