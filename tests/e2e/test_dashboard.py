@@ -245,3 +245,30 @@ def test_headquarters_picks_the_issue_of_the_month_and_the_subsidiary_tracks_it(
         assert (page.locator(f"tr[data-issue-id='{issue_id}']").count() == 1) is sees, token
         assert errors == []
         context.close()
+
+
+def test_a_unit_asks_on_the_case_page_that_a_case_leave_its_rates_and_headquarters_decides(api, browser, s3_burst):
+    ids, _ = s3_burst
+    context, page, _, errors = sign_in(browser, api, "demo-s3-handler")
+    go(page, f"#/case/{ids[2]}", "case")
+    page.wait_for_selector("#exclusion-form")
+    page.select_option("#exclusion-form [name=ground]", "beyond_authority")
+    page.fill("#exclusion-form [name=reasons]", "站段合并后的通勤安排属集团统一调整，超出本单位处理权限")
+    page.click("#exclusion-form button")
+    page.wait_for_selector("#exclusion-table")
+    assert "待审批" in page.inner_text("#exclusion-table") or "pending" in page.inner_text("#exclusion-table")
+    assert page.locator("#exclusion-form").count() == 0  # one request at a time
+    assert errors == []
+    context.close()
+
+    context, page, _, errors = sign_in(browser, api, "demo-hq-supervisor")
+    go(page, f"#/case/{ids[2]}", "case")
+    page.wait_for_selector("#decision-form")
+    page.fill("#decision-form [name=reason]", "属集团层面调整事项，同意剔除")
+    page.click("#decision-form button[value=true]")
+    page.wait_for_selector("#exclusions .tag.green")
+    page.screenshot(path=str(ARTIFACTS / "11-hq-exclusion-approved.png"), full_page=True)
+    listed = ok(api.call("reporting", "GET", "/kpi-exclusions", "demo-hq-supervisor", params={"case_id": ids[2]}))["items"]
+    assert [x["state"] for x in listed] == ["approved"]
+    assert errors == []
+    context.close()

@@ -61,7 +61,8 @@ def me(app: Reporting, principal: Principal, scope: Scope) -> dict:
             "role_label": ROLE_LABEL.get(principal.role, principal.role), "scope": scope_label,
             "headquarters": scope.subtree is None, "operator": principal.role in OPERATOR_ROLES,
             "liaison": scope.liaison, "trace_ui": app.trace_ui, "issue_names": app.issue_names,
-            "unit_names": {u.id: u.name for u in org.units.values()}}
+            "unit_names": {u.id: u.name for u in org.units.values()},
+            "exclusion_grounds": [{"id": g.id, "name": g.name} for g in app.fairness.exclusion.grounds]}
 
 
 def _month(month: str | None) -> str:

@@ -56,8 +56,9 @@ async def decide_exclusion(case_id: Annotated[str, Path(max_length=64)], body: E
 async def exclusions(request: Request, scope: ScopeDep, pool: PoolDep,
                      state: Annotated[Literal["pending", "approved", "refused"] | None,
                                       Query(description="pending 待审批 / approved 已批准 / refused 不予剔除")] = None,
+                     case_id: Annotated[str | None, Query(max_length=36, description="只看一件案件的")] = None,
                      limit: Limit = 100, after: After = None) -> dict:
-    return await uc.exclusions(_app(request), pool, scope, state, limit, after)
+    return await uc.exclusions(_app(request), pool, scope, state, limit, after, case_id=case_id)
 
 
 @router.get("/kpis/{kpi_id}/ranking",

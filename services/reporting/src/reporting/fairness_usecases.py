@@ -179,14 +179,19 @@ async def decide_exclusion(app: Reporting, pool, case_id: str, approved: bool, r
                             "decision_reason": reason})
 
 
-async def exclusions(app: Reporting, pool, scope: Scope, state: str | None, limit: int, after: str | None) -> dict:
-    """Exclusion requests about cases in scope, newest first (``state``: pending, approved or refused)."""
+async def exclusions(app: Reporting, pool, scope: Scope, state: str | None, limit: int, after: str | None, *,
+                     case_id: str | None = None) -> dict:
+    """Exclusion requests about cases in scope, newest first (``state``: pending, approved or refused;
+    ``case_id``: one case's)."""
     cursor = decode_cursor(after)
     limit = min(limit, MAX_LIMIT)
     pred, params = scope.where("s")
     conds = [pred]
     if state:
         conds.append(sql.SQL("x.state = %(state)s"))
+    if case_id:
+        conds.append(sql.SQL("x.case_id = %(case_id)s"))
+        params["case_id"] = checked_case_id(case_id)
     if cursor:
         conds.append(sql.SQL("(x.requested_at, x.exclusion_id) < (%(at)s, %(after_id)s)"))
     params.update(state=state, limit=limit, at=cursor[0] if cursor else None, after_id=cursor[1] if cursor else None)

@@ -415,12 +415,18 @@ function traceLink(traceId) {
   const href = state.me.trace_ui ? state.me.trace_ui.replace("{trace_id}", traceId) : "#/trace/" + traceId;
   return ` <a class="trace" href="${esc(href)}"${state.me.trace_ui ? ' target="_blank" rel="noopener"' : ""}>链路</a>`;
 }
+const FLAG = { repeat: "重复信访", same_matter_in_handling: "下级办理中又向上级提出", final_after_re_review: "复核终结后再次提出",
+  duplicate_text: "一信多投", collective: "集体访/联名", skip_level: "未逐级走访", frequent_petitioner: "信访老户" };
+const KIND = { window: "期间", report: "报告", internal: "集团期限" };
 function detailText(t) {
   const d = t.detail || {};
   const parts = [];
   if (d.clock) parts.push(clockLabel(d.clock));
   if (d.unit) parts.push(unitName(d.unit));
-  for (const k of ["due_on", "grade", "level", "flag", "party", "preset", "outcome", "decision", "ground", "reason_code", "mode", "track", "kind"]) if (d[k] != null && d[k] !== "") parts.push(`${k === "due_on" ? "最后期限 " : ""}${d[k]}`);
+  if (d.flag) parts.push(FLAG[d.flag] || d.flag);
+  if (d.party) parts.push(unitName(d.party));
+  if (d.kind && d.kind !== "duty") parts.push(KIND[d.kind] || d.kind);
+  for (const k of ["due_on", "grade", "level", "preset", "outcome", "decision", "ground", "reason_code", "mode", "track"]) if (d[k] != null && d[k] !== "") parts.push(`${k === "due_on" ? "最后期限 " : ""}${d[k]}`);
   return parts.join(" · ");
 }
 async function caseView(id) {
@@ -437,7 +443,7 @@ async function caseView(id) {
   }).join("");
   const timeline = (c.timeline || []).map((t) => `<li><div class="when">${time(t.occurred_at)} · ${esc(t.source)}${t.actor_unit ? " · " + esc(unitName(t.actor_unit)) : ""}${traceLink(t.trace_id)}</div>
       <div class="what">${esc(EVENT[t.type] || t.type)}</div><div class="detail">${esc(detailText(t))}</div></li>`).join("");
-  const flags = (c.flags || []).map((f) => `<span class="tag orange">${esc({ repeat: "重复信访", same_matter_in_handling: "下级办理中又向上级提出", final_after_re_review: "复核终结后再次提出", duplicate_text: "一信多投", collective: "集体访/联名", skip_level: "未逐级走访", frequent_petitioner: "信访老户" }[f] || f)}</span>`).join(" ");
+  const flags = (c.flags || []).map((f) => `<span class="tag orange">${esc(FLAG[f] || f)}</span>`).join(" ");
   app.innerHTML = `<div class="bar"><h2>信访件 ${esc(c.case_no || "")}</h2><span class="tag ${STAGE_TAG[c.stage] || ""}">${esc(c.stage_label || "")}</span>
       ${c.urgent ? '<span class="tag red">重大紧急</span>' : ""} ${flags}<a href="#" class="back">← 返回</a></div>
     <div class="grid two"><div class="card"><h3>基本情况</h3><dl class="facts" id="facts">
@@ -452,7 +458,42 @@ async function caseView(id) {
       <div class="card"><h3>共享与协作（厂地联动）</h3>${shares ? `<table><thead><tr><th>协作方</th><th>范围</th><th>字段</th><th>起</th><th>状态</th></tr></thead><tbody>${shares}</tbody></table>` : `<div class="empty">未与外部协作方共享</div>`}
       ${c.alerts && c.alerts.length ? `<h3 style="margin-top:12px">相关预警</h3>${alertsTable(c.alerts, false)}` : ""}</div></div>
     <div class="card" style="margin-top:14px"><h3>办理期限</h3>${deadlines ? `<table id="deadlines"><thead><tr><th>期限</th><th>单位</th><th>起算</th><th>最后一日</th><th>状态</th><th>依据</th></tr></thead><tbody>${deadlines}</tbody></table>` : `<div class="empty">尚无期限</div>`}</div>
+    <div class="card" style="margin-top:14px" id="exclusion-card"><h3>指标剔除（考核公平）</h3><div id="exclusions" class="loading">正在加载…</div></div>
     <div class="card" style="margin-top:14px"><h3>全过程记录（${(c.timeline || []).length} 条）</h3><ol class="timeline" id="timeline">${timeline}</ol></div>`;
+  await exclusionPart(id);
+}
+
+async function exclusionPart(id) {
+  const box = document.getElementById("exclusions");
+  const list = await api(`/kpi-exclusions?case_id=${encodeURIComponent(id)}`);
+  const rows = list.items.map((x) => `<tr><td>${esc(x.ground_name)}</td><td>${esc(x.reasons)}</td><td>${esc(x.unit_name || x.unit)}</td>
+      <td>${esc(x.approver_unit_name || x.approver_unit)}</td><td><span class="tag ${x.state === "approved" ? "green" : x.state === "refused" ? "red" : "orange"}">${esc(x.state_label)}</span>
+      ${x.decision_reason ? `<div class="hint">${esc(x.decision_reason)}</div>` : ""}</td></tr>`).join("");
+  const open = list.items.find((x) => x.state === "pending" || x.state === "approved");
+  const pending = list.items.find((x) => x.state === "pending");
+  let form = "";
+  if (!open && ["handler", "leader"].includes(state.me.role)) {
+    form = `<form id="exclusion-form" class="search"><select name="ground">${(state.me.exclusion_grounds || []).map((g) => `<option value="${esc(g.id)}">${esc(g.name)}</option>`).join("")}</select>
+      <input name="reasons" placeholder="申请理由（10字以上，不写个人信息）" maxlength="1000" required style="flex:1;min-width:280px"><button class="act" type="submit">申请剔除</button></form>`;
+  } else if (pending && ["supervisor", "leader", "admin"].includes(state.me.role)) {  // the server checks the level
+    form = `<form id="decision-form" class="search"><input name="reason" placeholder="审批意见" maxlength="1000" required style="flex:1;min-width:280px">
+      <button class="act" type="submit" name="approved" value="true">同意剔除</button><button class="ghost" type="submit" name="approved" value="false">不予剔除</button></form>`;
+  }
+  box.classList.remove("loading");
+  box.innerHTML = (rows ? `<table id="exclusion-table"><thead><tr><th>类别</th><th>理由</th><th>申请单位</th><th>审批单位</th><th>状态</th></tr></thead><tbody>${rows}</tbody></table>`
+    : `<div class="empty">没有剔除申请</div>`) + form + `<div id="exclusion-error"></div>
+    <p class="hint">经上一级批准剔除的案件不计入该单位各项比率的分子和分母，件次照实统计；每项指标都列出剔除件数。</p>`;
+  const post = async (path, body) => {
+    try {
+      await api(`/cases/${encodeURIComponent(id)}/${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      state.overview = null;
+      await exclusionPart(id);
+    } catch (err) { document.getElementById("exclusion-error").innerHTML = `<div class="error" role="alert">${esc(err.message)}</div>`; }
+  };
+  const rf = document.getElementById("exclusion-form");
+  if (rf) rf.onsubmit = (e) => { e.preventDefault(); post("kpi-exclusion", { ground: rf.ground.value, reasons: rf.reasons.value }); };
+  const df = document.getElementById("decision-form");
+  if (df) df.onsubmit = (e) => { e.preventDefault(); post("kpi-exclusion/decision", { approved: e.submitter.value === "true", reason: df.reason.value }); };
 }
 
 async function traceView(id) {
