@@ -20,7 +20,7 @@ from backbone.errors import Invalid, NotAllowed, NotFound, case_not_found, check
 from backbone.paging import MAX_LIMIT, decode_cursor, next_cursor
 from backbone.visibility import Scope
 
-from . import fairness, kpis, monthly, projection, store
+from . import alerting, fairness, kpis, monthly, projection, store
 from .bootstrap import Reporting
 from .projection import STATUS_LABEL, stage, stage_label, status
 
@@ -285,9 +285,7 @@ async def risk(app: Reporting, pool, scope: Scope, since, until) -> dict:
             "note": "仅含单位、问题类型、涉及人数和时间段（周），不含姓名、联系方式和内容"}
 
 
-ALERT_LABEL = {"unroutable": "无法自动分派", "urgent": "重大紧急", "overdue": "超期", "order_escalated": "督办升级",
-               "untouched": "长期未跟进", "collective_sign": "集体访苗头", "rising": "同比/环比上升", "sensitive_period": "敏感时期",
-               "frequent_petitioner": "信访老户", "overdue_cluster": "超期集中"}
+ALERT_LABEL = alerting.LABEL  # one list of the kinds' names
 
 
 async def share_alert(app: Reporting, pool, alert_id: str, party: str, shared: bool, basis: str, by, scope: Scope) -> dict:
