@@ -227,9 +227,9 @@ def combined(basis_name: str, group_kpis: list, scope_pred: sql.Composable, n_mo
         b=raw, s=sql.Placeholder(f"m{i}s{at}"), e=sql.Placeholder(f"m{i}e{at}")) for i in range(n_months))
     return sql.SQL(
         "SELECT v.subsidiary, v.assigned_unit, to_char({basis}, 'YYYY-MM'), {counts}"
-        " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
+        " FROM {cases}"
         " WHERE v.case_no IS NOT NULL AND ({months}) AND {scope} GROUP BY 1, 2, 3"
-    ).format(basis=basis, counts=sql.SQL(", ").join(counts), months=months, scope=scope_pred)
+    ).format(basis=basis, counts=sql.SQL(", ").join(counts), months=months, scope=scope_pred, cases=kpis.FROM_CASES)
 
 
 def _ranges(months: list[str]) -> list[tuple[date, date]]:

@@ -415,8 +415,9 @@ async def issue(app: Reporting, pool, issue_id: str, scope: Scope, *, today: dat
             basis = kpis.basis_sql(k)
             cur = await conn.execute(sql.SQL(
                 "SELECT to_char({b}, 'YYYY-MM'), count(*) FILTER (WHERE ({den}) AND ({num})), count(*) FILTER (WHERE {den})"
-                " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
-                " WHERE {w} AND {b} >= %(start)s AND {b} < %(end)s GROUP BY 1").format(b=basis, den=den, num=num, w=of_issue),
+                " FROM {cases}"
+                " WHERE {w} AND {b} >= %(start)s AND {b} < %(end)s GROUP BY 1").format(b=basis, den=den, num=num, w=of_issue,
+                                                                                    cases=kpis.FROM_CASES),
                 params)
             for m, n, d in await cur.fetchall():
                 by_month[m][k.id] = (n, d)

@@ -24,7 +24,12 @@ CLOCK = re.compile(r"^[a-z_]{1,40}$")
 # group_by=collector: who collected the evaluation the indicator reads (satisfaction by collector)
 COLLECTOR = "collector"
 # a case the level above agreed to leave out of the unit's rates (reporting/fairness.py)
-EXCLUDED = sql.SQL("EXISTS (SELECT 1 FROM kpi_exclusions x WHERE x.case_id = v.case_id AND x.state = 'approved')")
+# Every query that counts with ``counted`` joins ``FROM_CASES``: the approved exclusion of a case (at
+# most one: kpi_exclusions_open) joined once per row. As an EXISTS it was probed once per FILTER per
+# row: 100,000 cases, the dashboard's 13-month trends 1,574 -> 166 ms, its first screen 253 -> 132 ms.
+EXCLUDED = sql.SQL("(xq.case_id IS NOT NULL)")
+FROM_CASES = sql.SQL("case_view v JOIN case_scope s ON s.case_id = v.case_id"
+                     " LEFT JOIN kpi_exclusions xq ON xq.case_id = v.case_id AND xq.state = 'approved'")
 
 
 class Condition(BaseModel):
@@ -202,8 +207,8 @@ def query(kpi: Kpi, group: str, scope_pred: sql.Composable, by_month: bool = Fal
     return sql.SQL(
         "SELECT {g} AS grp, count(*) FILTER (WHERE ({den}) AND ({num})) AS numerator,"
         " count(*) FILTER (WHERE {den}) AS denominator{month}{excluded}"
-        " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
+        " FROM {cases}"
         " WHERE v.case_no IS NOT NULL AND {basis} >= %(start)s AND {basis} < %(end)s AND {scope} GROUP BY {by}"
     ).format(g=group_column(kpi, group), den=den, num=num, basis=basis, scope=scope_pred, month=month, excluded=excluded,
-             by=sql.SQL("1, 4" if by_month else "1"))
+             by=sql.SQL("1, 4" if by_month else "1"), cases=FROM_CASES)
 
