@@ -109,7 +109,8 @@ async def kpi_latency(database_url: str, repetitions: int, seed: int) -> dict:
     tokens = DemoTokens(SEED / "demo-tokens.yaml", ctx.org)
     scopes = {"headquarters": Scope.of(tokens.authenticate("demo-hq-analyst"), ctx.org),
               "subsidiary_S1": Scope.of(tokens.authenticate("demo-s1-xfb-supervisor"), ctx.org)}
-    pool = await open_async_pool(database_url, "reporting", max_size=2, parallel_workers=0)  # as the embedded API
+    pool = await open_async_pool(database_url, "reporting", max_size=2, parallel_workers=0,
+                                 random_page_cost=1.1)  # as the embedded API
     rng = random.Random(seed)
     try:
         async with pool.connection() as conn:

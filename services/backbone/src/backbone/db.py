@@ -27,13 +27,16 @@ class SchemaNotReady(RuntimeError):
     pass
 
 
-def conninfo(database_url: str, schema: str, name: str | None = None, parallel_workers: int | None = None) -> str:
+def conninfo(database_url: str, schema: str, name: str | None = None, parallel_workers: int | None = None,
+             random_page_cost: float | None = None) -> str:
     # search_path pins every connection to the service's schema: a service cannot read another's
     # tables; application_name tells operators (pg_stat_activity) which role a connection serves
     extra = {"application_name": f"xf-{name}"} if name else {}
     options = f"-c search_path={schema}"
     if parallel_workers is not None:
         options += f" -c max_parallel_workers_per_gather={parallel_workers}"
+    if random_page_cost is not None:
+        options += f" -c random_page_cost={random_page_cost}"
     return psycopg.conninfo.make_conninfo(database_url, options=options, **extra)
 
 
@@ -42,12 +45,12 @@ def connect(database_url: str, schema: str, *, autocommit: bool = False, name: s
     return psycopg.connect(conninfo(database_url, schema, name), autocommit=autocommit, **kw)
 
 
-async def open_async_pool(database_url: str, schema: str, max_size: int = 10,
-                          parallel_workers: int | None = None) -> AsyncConnectionPool:
+async def open_async_pool(database_url: str, schema: str, max_size: int = 10, parallel_workers: int | None = None,
+                          random_page_cost: float | None = None) -> AsyncConnectionPool:
     # autocommit: a single statement needs no BEGIN/COMMIT round trips; multi-statement writes open
     # their transaction explicitly (``async with conn.transaction()``)
-    pool = AsyncConnectionPool(conninfo(database_url, schema, f"{schema}-api", parallel_workers), min_size=min(4, max_size),
-                               max_size=max_size, kwargs={"autocommit": True}, open=False)
+    pool = AsyncConnectionPool(conninfo(database_url, schema, f"{schema}-api", parallel_workers, random_page_cost),
+                               min_size=min(4, max_size), max_size=max_size, kwargs={"autocommit": True}, open=False)
     await pool.open(wait=True, timeout=30)
     return pool
 

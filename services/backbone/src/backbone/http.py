@@ -64,7 +64,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await open_async_pool(settings.database_url, settings.schema, settings.db_pool_max,
-                                               settings.db_parallel_workers)
+                                               settings.db_parallel_workers, settings.db_random_page_cost)
         if on_startup:
             await on_startup(app)
         try:

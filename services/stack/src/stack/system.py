@@ -207,6 +207,7 @@ class Stack:
                 "XF_BROKER_GENERATION_RECORDS": str(c.generation_records),
                 "XF_CONSUMER_NICE": str(c.consumer_nice),
                 "XF_DB_PARALLEL_WORKERS": "0",  # two cores: see BackboneSettings
+                "XF_DB_RANDOM_PAGE_COST": "1.1",  # SSD, read models in memory: see BackboneSettings
                 "XF_TICK_S": "10",  # supervision: how often time is looked at (warnings, breaches, escalations)
                 "XF_SEED_DIR": str(c.seed_dir),
                 "XF_AUTH_MODE": "demo",
