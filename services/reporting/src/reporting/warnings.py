@@ -686,7 +686,8 @@ class Warnings:
         if self.ledger.covered(key, start, end):
             return None
         found = sorted(zip(window.times[span[0]:span[1]], window.ids[span[0]:span[1]], strict=True))
-        message = (f"敏感时期（{period.name}）集体访苗头：{self._unit(unit)}「{self._issue(p.issue_type)}」问题 {len(found)} 件"
+        # its own words: the 集体访苗头 rule may warn about the same burst later, at its own threshold
+        message = (f"敏感时期（{period.name}）同类信访聚集：{self._unit(unit)}「{self._issue(p.issue_type)}」问题 {len(found)} 件"
                    f"（敏感时期{days}日内{n}件即预警，自{start.astimezone(CHINA).date()}起）")
         return self._alert("sensitive_period", case_id, self.office_of(unit), message, [c for _, c in found],
                            p.received_at, f"{period.name}:{unit}:{p.issue_type}:{found[0][1]}", about_unit=unit,
