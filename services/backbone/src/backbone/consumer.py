@@ -153,10 +153,26 @@ def apply_events(
     kept = {id(e) for e in taken}
     passing = [e for e in events if id(e) not in kept]  # only their cases' scope is recorded
     fresh, states, versions = read_batch(conn, consumer, projection, store, taken, begin=begin, versions=emitting)
+
+    def versions_of(subject: str) -> int:  # another case's stream: rare, one read
+        if subject not in versions:
+            versions.update(store.versions(conn, [subject]))
+        return versions.get(subject, 0)
+
+    return fold(consumer, projection, store, taken, passing, fresh, states,
+                versions_of if emitting else None, span_for=span_for)
+
+
+def fold(consumer: str, projection: Projection, store: EventStore, taken: Sequence[Envelope],
+         passing: Sequence[Envelope], fresh: set[str], states: dict[str, Any], versions_of=None,
+         *, span_for=None) -> Applied:
+    """Apply (pure) the fresh events of ``taken`` to ``states``; what to write. ``versions_of(subject)``
+    (None: emit nothing) gives a stream's version before the events this batch causes on it."""
     changed: dict[str, Any] = {}
     caused: list[Envelope] = []
     rejected: list[tuple[Envelope, str]] = []
     seen: set[str] = set()
+    versions: dict[str, int] = {}
     for ev in taken:
         if ev.id not in fresh or ev.id in seen:
             continue  # applied before, or a second copy in this very batch (a republish can deliver one)
@@ -171,17 +187,15 @@ def apply_events(
             continue
         if state is not states.get(ev.subject):
             states[ev.subject] = changed[ev.subject] = state
-        if emitted and emitting:
+        if emitted and versions_of is not None:
             tp = telemetry.traceparent_of(span) if span is not None and span.is_recording() else ev.traceparent
             for subject, events_ in _by_subject(ev.subject, emitted):
-                if subject not in versions:
-                    versions.update(store.versions(conn, [subject]))  # another case's stream: rare, one read
-                version = versions.get(subject, 0)
+                version = versions[subject] if subject in versions else versions_of(subject)
                 caused += store.envelopes(subject, version, events_, SYSTEM, correlationid=ev.correlationid,
                                           causationid=ev.id, traceparent=tp)
                 versions[subject] = version + len(events_)
     writes = projection.save(dict(sorted(changed.items()))) if changed else []
-    writes += visibility.statements([e for e in taken if e.id in seen] + passing + caused)
+    writes += visibility.statements([e for e in taken if e.id in seen] + list(passing) + caused)
     if rejected:
         writes.append(dead(consumer, [e.id for e, _ in rejected]))
     return Applied(fresh, caused, rejected, writes)

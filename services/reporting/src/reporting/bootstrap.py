@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -48,61 +47,22 @@ def _reporting(ctx: Context) -> Reporting:
 class ReportProjection:
     """Every event of every service, into the read models; unroutable cases raise an alert.
 
-    ``hold`` (a rebuild's): up to that many cases' reports stay in memory between chunks and their
-    rows are written once, when evicted (least recently touched first) or by ``flush`` at the end,
-    instead of being read and rewritten once per chunk a case's events fall in (the stores are
-    read in time order, so a case's ~25 events fall in as many chunks). Timeline rows and alerts
-    are written with every chunk."""
+    Each event changes its own case's report only (``per_case``): a rebuild folds case by case."""
 
     emits = True
-
-    def __init__(self, hold: int = 0):
-        self.hold = hold
-        self.held: OrderedDict[str, projection.CaseReport] = OrderedDict()
-        self.dirty: set[str] = set()
-        self._asked: list[str] = []
-        self._missing: list[str] = []
+    per_case = True
 
     def load(self, case_ids):
-        if not self.hold:
-            return store.select_many(case_ids)
-        self._asked = list(case_ids)
-        self._missing = [c for c in case_ids if c not in self.held]
-        # every case held: still one statement, so that the consumer asks for the states
-        return store.select_many(self._missing) if self._missing else [("SELECT 1 WHERE false", [])]
+        return store.select_many(case_ids)
 
     def states(self, rows):
-        if not self.hold:
-            return store.from_rows(*rows)
-        out = {c: self.held[c] for c in self._asked if c in self.held}
-        out.update(store.from_rows(*rows) if self._missing else {})
-        return out
+        return store.from_rows(*rows)
 
     def apply(self, report, event):
         return projection.apply(report, event)
 
     def save(self, reports):
-        if not self.hold:
-            return store.save(list(reports.values()))
-        out = store.save_news(list(reports.values()))
-        for case_id, r in reports.items():
-            self.held[case_id] = replace(r, new_timeline=(), new_alerts=())
-            self.held.move_to_end(case_id)
-            self.dirty.add(case_id)
-        evicted = []
-        while len(self.held) > self.hold:
-            case_id, r = self.held.popitem(last=False)
-            if case_id in self.dirty:
-                self.dirty.discard(case_id)
-                evicted.append(r)
-        return out + store.save_rows(evicted)
-
-    def flush(self):
-        """The rows of every case still held (the end of a rebuild)."""
-        rows = [self.held[c] for c in sorted(self.dirty)]
-        self.held.clear()
-        self.dirty.clear()
-        return store.save_rows(rows)
+        return store.save(list(reports.values()))
 
 
 def _office_of(org):
