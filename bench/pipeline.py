@@ -219,6 +219,28 @@ def postgres_cpu() -> float:
     return sum(cpu_seconds(int(p)) for p in pids)
 
 
+def postgres_cpu_by_role(db: str) -> dict[str, float]:
+    """PostgreSQL's CPU so far per connection role (application_name, e.g. xf-reporting-api): which
+    service's statements the server spends its time on. Backends of pooled connections live long."""
+    with psycopg.connect(db) as conn:
+        rows = conn.execute("SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity"
+                            " WHERE pid <> pg_backend_pid()").fetchall()
+    out: dict[str, float] = {}
+    for pid, role in rows:
+        out[role] = out.get(role, 0.0) + cpu_seconds(pid)
+    return out
+
+
+def profile(pids: dict[str, int], into: Path, seconds: int) -> list[subprocess.Popen]:
+    """py-spy on each service process (not the broker) for the steady run: into/<process>.txt, one
+    collapsed stack per line with its sample count (py-spy's raw format)."""
+    into.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return [subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "50", "-f", "raw", "--nonblocking",
+                              "-o", str(into / f"{name}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items() if name != "broker"]
+
+
 def processes(stack: Stack) -> dict[str, int]:
     out = {name: p.popen.pid for name, p in stack.procs.items()}
     out["broker"] = stack.broker.popen.pid
@@ -269,6 +291,7 @@ def main() -> None:
     ap.add_argument("--store-events", type=int, default=100_000, help="events in the stores before the broker restart")
     ap.add_argument("--quick", action="store_true", help="short runs, to check the harness")
     ap.add_argument("--partitions", type=int, default=3, help="partitions per topic (the embedded default is 3)")
+    ap.add_argument("--profile", type=Path, help="py-spy raw profiles of every service process during the steady run, here")
     ap.add_argument("--env", action="append", default=[], help="XF_NAME=value given to every service (experiments)")
     ap.add_argument("--only", default="baselines,registrations,steady,ramp,restart,rebuild",
                     help="comma-separated sections to run")
@@ -344,12 +367,19 @@ def main() -> None:
                 args.steady_seconds = 0
             cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
             pg0 = postgres_cpu()
+            roles0 = postgres_cpu_by_role(db)
+            spies = profile(pids, args.profile, args.steady_seconds) if args.profile and args.steady_seconds else []
             steady = open_loop(api + "/petitions", args.steady_rate, args.steady_seconds) if args.steady_seconds else {}
             steady.update(lags(db, steady.pop("acks", [])) if args.steady_seconds else {"fully_projected": 0})
             n = steady["fully_projected"] or 1
             cpu = {k: round((cpu_seconds(p) - cpu0[k]) / n * 1000, 2) for k, p in pids.items()}
             cpu["postgres"] = round((postgres_cpu() - pg0) / n * 1000, 2)
             steady["cpu_ms_per_petition"] = {**cpu, "total": round(sum(cpu.values()), 2)}
+            for spy in spies:
+                spy.wait(timeout=60)
+            roles = {k: round((v - roles0.get(k, 0.0)) / n * 1000, 2) for k, v in postgres_cpu_by_role(db).items()}
+            steady["postgres_cpu_ms_per_petition_by_connection"] = dict(sorted(
+                ((k, v) for k, v in roles.items() if v >= 0.01), key=lambda kv: -kv[1]))
             if args.steady_seconds:
                 out[f"steady_{args.steady_rate}_per_s"] = steady
                 log("steady", steady)
