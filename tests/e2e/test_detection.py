@@ -79,6 +79,20 @@ def test_a_letter_sent_to_three_offices_with_light_rewording_is_linked_even_anon
     assert "duplicate_text" not in api.case_in_reporting(other_id, want=lambda c: c["stage"])["flags"]
 
 
+def test_the_very_same_letter_from_one_person_to_two_offices_is_a_duplicate_with_score_one_and_a_repeat(api, petition):
+    # the second registration's match carries no signature of its own (the same text): the rules
+    # still compare it, as the same letter, and the person's key links it as a repeat
+    person = {"name": "钱七", "id_number": resident_id(), "unit": "S1-U2"}
+    text = LETTER.replace("钳工", "电工")
+    first = ok(api.register(petition(summary=text, petitioners=[person], received_at=days_ago(2))), 201)
+    body = petition(receiving_unit="S2-XFB", summary=text, petitioners=[person], received_at=days_ago(1))
+    second = ok(api.register(body, token="demo-s2-registrar"), 201)
+    c = flagged(api, second["case_id"], "duplicate_text")
+    assert c["finding"]["linked_case_ids"] == [first["case_id"]] and c["finding"]["score"] == 1.0
+    assert c["finding"]["rule"] == "one-letter-many-offices"
+    assert flagged(api, second["case_id"], "repeat")["finding"]["linked_case_ids"] == [first["case_id"]]
+
+
 def test_thirty_people_with_seven_representatives_are_refused_with_article_twenty(api, petition):
     reps = [{"name": f"代表{i}", "unit": "S1-U2"} for i in range(7)]
     r = api.register(petition(channel="来访", petitioners=reps, involved_count=30,

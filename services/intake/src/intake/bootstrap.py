@@ -98,8 +98,19 @@ class Detector:
     # the registrations of the same persons (the latest 200) and those whose text shares an LSH band
     # within the window (the latest 20: enough to link 一信多投; a flood of one text would otherwise
     # make every registration read all the others — measured: half of intake's CPU in the bench)
+    # A match's columns as the rules read them: no LSH bands, and no signature when its text is the
+    # very text of the registration (same sig_hash; Python takes the registration's own). A person
+    # with 200 earlier registrations of one letter made each registration carry 200 signatures of
+    # 128 numbers and 64 band keys: 1.05 ms of PostgreSQL and a quarter of the detector's CPU per
+    # petition in bench/pipeline.py (one petitioner, one text).
+    _MATCH = ("json_build_object('case_id', f.case_id, 'received_at', f.received_at, 'receiving_unit', f.receiving_unit,"
+              " 'channel', f.channel, 'issue_type', f.issue_type, 'keys', f.keys, 'competent', f.competent,"
+              " 'petitioner_count', f.petitioner_count, 'involved_count', f.involved_count, 'closed', f.closed,"
+              " 'final', f.final, 'flagged', f.flagged, 'registered_at', f.registered_at, 'detected', f.detected,"
+              " 'same_text', f.sig_hash = r.sig_hash,"
+              " 'sig', CASE WHEN f.sig_hash = r.sig_hash THEN NULL ELSE f.sig END)")
     _MATCHES = (
-        "SELECT to_json(r), (SELECT coalesce(json_agg(f), '[]') FROM ("
+        "SELECT to_json(r), (SELECT coalesce(json_agg(" + _MATCH + "), '[]') FROM ("
         "   (SELECT f.* FROM registrations f WHERE f.case_id <> r.case_id"
         "     AND r.keys <> '{}' AND f.keys <> '{}' AND f.keys && r.keys ORDER BY f.received_at DESC LIMIT 200)"
         "   UNION"  # the same text exactly: a bounded btree lookup
@@ -130,9 +141,12 @@ class Detector:
         return [(self._MATCHES, [window, window, bulk.array(case_ids)])]
 
     def states(self, rows):
-        return {str(me["case_id"]): {"me": _registration(me), "others": [_registration(o) for o in others],
-                                     "closed": False, "final": False, "detected": False, "flags": {}}
-                for me, others in rows[0]}
+        out = {}
+        for me, others in rows[0]:
+            mine = _registration(me)
+            out[str(me["case_id"])] = {"me": mine, "others": [_registration(o, mine.sig) for o in others],
+                                       "closed": False, "final": False, "detected": False, "flags": {}}
+        return out
 
     def _new(self, finding: detection.Finding, state) -> bool:
         """True (and remembered) if the case does not carry this flag yet."""
@@ -186,13 +200,15 @@ class Detector:
         return [(self._SAVE, [bulk.rows(rows.values())])]
 
 
-def _registration(row: dict) -> detection.Registration:
+def _registration(row: dict, same_text_sig: tuple | None = None) -> detection.Registration:
+    """A registrations row (as JSON); a match of the very same text comes without its signature:
+    it is ``same_text_sig``, the registration's own."""
     return detection.Registration(
         case_id=str(row["case_id"]), received_at=datetime.fromisoformat(row["received_at"]),
         receiving_unit=row.get("receiving_unit") or "", channel=row.get("channel") or "", issue_type=row["issue_type"],
         keys=frozenset(row.get("keys") or ()), competent=row.get("competent"),
         petitioner_count=row.get("petitioner_count") or 0, involved_count=row.get("involved_count"),
-        sig=tuple(row["sig"]) if row.get("sig") else None, closed=bool(row.get("closed")), final=bool(row.get("final")),
+        sig=same_text_sig if row.get("same_text") else tuple(row["sig"]) if row.get("sig") else None, closed=bool(row.get("closed")), final=bool(row.get("final")),
         flagged=frozenset(row.get("flagged") or ()),
         registered_at=datetime.fromisoformat(row["registered_at"]) if row.get("registered_at") else None,
         detected=bool(row.get("detected", True)))

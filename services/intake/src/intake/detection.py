@@ -156,6 +156,8 @@ def similarity(a: Sequence[int] | None, b: Sequence[int] | None) -> float | None
     """MinHash estimate of the Jaccard similarity of two texts; None when either has no signature."""
     if not a or not b or len(a) != len(b):
         return None
+    if a is b:  # a match of the very same text carries the registration's own signature
+        return 1.0
     return float(np.mean(np.asarray(a) == np.asarray(b)))
 
 
