@@ -22,7 +22,8 @@ def test_applied_once_checked_at_start_and_foreign_layouts_refused(database_url)
                        "backbone/0003_scope_sharing.sql", "backbone/0004_scope_share_versions.sql",
                        "service/0001_intake.sql",
                        "service/0002_registrations.sql", "service/0003_registrations_index.sql",
-                       "service/0004_detection.sql", "service/0005_bands_pending_list.sql"]
+                       "service/0004_detection.sql", "service/0005_bands_pending_list.sql",
+                       "service/0006_registration_keys.sql"]
     assert migrate(database_url, schema, MIGRATIONS) == []
     ensure_current(database_url, schema, MIGRATIONS)
     with psycopg.connect(database_url, autocommit=True) as conn:

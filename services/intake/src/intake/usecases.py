@@ -42,6 +42,8 @@ _REGISTRATION = bulk.insert("registrations", ("case_id", "received_at", "issue_t
                                               "competent", "petitioner_count", "involved_count", "sig", "bands",
                                               "sig_hash"))
 
+_KEYS = bulk.insert("registration_keys", ("key", "received_at", "case_id"), "ON CONFLICT DO NOTHING")
+
 IDENTITY_ROLES = ("registrar", "handler", "leader")  # may read who the petitioners are
 CONTENT_ROLES = (*IDENTITY_ROLES, "supervisor")  # may read what the petition says
 
@@ -108,7 +110,8 @@ async def _record(app: Intake, pool: AsyncConnectionPool, cmd: PetitionInput, ac
         "competent": org.subsidiary_of(event.petitioner_unit) if event.petitioner_unit else None,
         "petitioner_count": event.petitioner_count, "involved_count": event.involved_count,
         "sig": list(text.values) or None, "bands": list(text.bands), "sig_hash": text.key}])])
-    also = ([key.insert(201, answer)] if key else []) + [registration] + visibility.statements([env])
+    persons = [(_KEYS, [bulk.rows({"key": k, "received_at": event.received_at, "case_id": case_id} for k in keys)])] if keys else []
+    also = ([key.insert(201, answer)] if key else []) + [registration, *persons] + visibility.statements([env])
     async with pool.connection() as conn:
         try:
             cur = await conn.execute(*app.ctx.store.write_statement([env], *also))
