@@ -112,8 +112,8 @@ class Detector:
     _MATCHES = (
         "SELECT to_json(r), (SELECT coalesce(json_agg(" + _MATCH + "), '[]') FROM ("
         "   (SELECT f.* FROM registrations f WHERE f.case_id IN ("  # each key's latest 200 by btree, then the latest 200
-        "     SELECT m.case_id FROM unnest(r.keys) key, LATERAL (SELECT k.case_id, k.received_at FROM registration_keys k"
-        "       WHERE k.key = key AND k.case_id <> r.case_id ORDER BY k.received_at DESC LIMIT 200) m"
+        "     SELECT m.case_id FROM unnest(r.keys) mine (key), LATERAL (SELECT k.case_id, k.received_at"
+        "       FROM registration_keys k WHERE k.key = mine.key AND k.case_id <> r.case_id ORDER BY k.received_at DESC LIMIT 200) m"
         "     ORDER BY m.received_at DESC LIMIT 200))"
         "   UNION"  # the same text exactly: a bounded btree lookup
         "   (SELECT f.* FROM registrations f WHERE f.case_id <> r.case_id AND r.sig_hash IS NOT NULL"
