@@ -11,13 +11,15 @@ from types import SimpleNamespace
 import pytest
 
 from reporting import dashboard, usecases
+from reporting.rollup import Rollup
 
 from .test_kpis import CATALOGUE, HQ, ORG, S2, nd, pool  # noqa: F401 - the fixed case set and its fixture
 
 
 def app():
+    # GET /kpis reads the counts per month (reporting/rollup.py), the dashboard the cases: they agree
     return SimpleNamespace(kpis=CATALOGUE, ctx=SimpleNamespace(org=ORG), issue_names={"wages": "工资待遇"},
-                           trace_ui=None, traces_dir=None)
+                           trace_ui=None, traces_dir=None, rollup=Rollup(CATALOGUE))
 
 
 def run(pool, fn, *args):

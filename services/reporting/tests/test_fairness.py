@@ -24,10 +24,12 @@ from backbone.visibility import Scope
 from reporting import fairness, fairness_usecases as uc, governance, kpis, usecases
 from reporting.bootstrap import MIGRATIONS
 from reporting.fairness import Entry, FairnessRules, RankingRules
+from reporting.rollup import Rollup
 
 SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed"
 ORG = OrgTree.load(SEED / "org.yaml")
 CATALOGUE = kpis.Catalogue.model_validate(yaml.safe_load((SEED / "kpis.yaml").read_text(encoding="utf-8")))
+ROLLUP = Rollup(CATALOGUE)
 RULES = FairnessRules.model_validate(yaml.safe_load((SEED / "fairness.yaml").read_text(encoding="utf-8")))
 TAXONOMY = yaml.safe_load((SEED / "taxonomy.yaml").read_text(encoding="utf-8"))
 
@@ -78,7 +80,7 @@ CASES = [
 
 def app_():
     return SimpleNamespace(kpis=CATALOGUE, fairness=RULES, issue_names={t["id"]: t["name"] for t in TAXONOMY["issue_types"]},
-                           ctx=SimpleNamespace(org=ORG, store=EventStore("reporting")))
+                           ctx=SimpleNamespace(org=ORG, store=EventStore("reporting")), rollup=ROLLUP)
 
 
 def run(pool, fn, *args, **kw):
@@ -109,6 +111,7 @@ def pool(database_url):
                      [bulk.rows({"case_id": c["case_id"], "received_at": c["received_at"],
                                  "receiving_unit": c["receiving_unit"], "responsible_unit": c["assigned_unit"]}
                                 for c in CASES)])
+        ROLLUP.ensure(conn)  # counted before the decisions: an approval counts its case again
     p = (database_url, schema)
     run(p, uc.request_exclusion, cid(1), "unreasonable", REASONS, P["s1-u1-handler"], scope("s1-u1-handler"))
     run(p, uc.decide_exclusion, cid(1), True, "理由充分，同意剔除", P["s1-supervisor"], scope("s1-supervisor"))

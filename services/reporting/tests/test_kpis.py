@@ -18,6 +18,7 @@ from backbone.db import connect, migrate, open_async_pool
 from backbone.visibility import Scope
 from reporting import kpis, store, usecases
 from reporting.bootstrap import MIGRATIONS
+from reporting.rollup import Rollup
 
 SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed"
 ORG = OrgTree.load(SEED / "org.yaml")
@@ -75,12 +76,14 @@ def pool(database_url):
                      [bulk.rows({"case_id": str(uuid.UUID(int=n)), "clock": clock, "starts_on": date(2026, 1, 1),
                                  "due_on": date(2026, 12, 31), "basis": "b", "met_on": date(2026, 11, 20), "late": late}
                                 for n, clock, late in CLOCKS)])
+        Rollup(CATALOGUE).ensure(conn)
     return database_url, schema
 
 
 def figures(pool, kpi_id, *, period="2026-11", group="subsidiary", scope=HQ, catalogue=CATALOGUE):
     database_url, schema = pool
-    app = SimpleNamespace(kpis=catalogue, ctx=SimpleNamespace(org=ORG))
+    # the counts per month (reporting/rollup.py); a changed definition is counted from the cases
+    app = SimpleNamespace(kpis=catalogue, ctx=SimpleNamespace(org=ORG), rollup=Rollup(catalogue))
 
     async def run():
         p = await open_async_pool(database_url, schema, 2)
@@ -161,7 +164,7 @@ def test_the_monthly_report_is_a_workbook_with_the_figures_and_their_formulas(po
     from openpyxl import load_workbook
 
     database_url, schema = pool
-    app = SimpleNamespace(kpis=CATALOGUE, ctx=SimpleNamespace(org=ORG), issue_names={"wages": "工资待遇"})
+    app = SimpleNamespace(kpis=CATALOGUE, ctx=SimpleNamespace(org=ORG), issue_names={"wages": "工资待遇"}, rollup=None)
 
     async def run():
         p = await open_async_pool(database_url, schema, 2)

@@ -19,6 +19,8 @@ primary key), a case's events from every store merged as a time-ordered reading 
 and the case folded from nothing and written once — no state is read back. The writes go to
 PostgreSQL from a second thread, so that the database inserts one chunk while Python decodes the
 next. Other projections (the early warnings' windows span cases) are rebuilt in time order.
+What a projection derives from its rows after each batch (``after``) is derived once, at the end
+(``after_rebuild``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -183,6 +185,9 @@ def rebuild(settings, consumer, store, sources: dict[str, tuple[str, str]] | Non
             by_case = getattr(consumer.projection, "per_case", False)
             applied = (_rebuild_by_case if by_case else _rebuild_in_time_order)(
                 conn, name, consumer, store, sources, producers, chunk)
+            # what the projection derives from its written rows, once for all (Projection.after)
+            for statement in getattr(consumer.projection, "after_rebuild", lambda: [])():
+                conn.execute(*statement)
     return _done(name, applied, started)
 
 

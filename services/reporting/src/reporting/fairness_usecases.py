@@ -50,13 +50,19 @@ async def _rows(pool, query, params) -> list[dict]:
         return await (await cur.execute(query, params)).fetchall()
 
 
-async def _write(app: Reporting, pool, env, row: tuple[str, list], on_duplicate: Problem) -> None:
-    """The event and its row in one statement; a duplicate open row (a race) is ``on_duplicate``."""
+async def _write(app: Reporting, pool, env, row: tuple[str, list], on_duplicate: Problem, *,
+                 counts_of: str | None = None) -> None:
+    """The event and its row in one statement; a duplicate open row (a race) is ``on_duplicate``.
+    ``counts_of``: a case whose indicators' counts change with the row (reporting/rollup.py)."""
     try:
-        async with pool.connection() as conn:
+        async with pool.connection() as conn, conn.transaction():
             with conflicts_detected():
+                if counts_of and app.rollup:
+                    await conn.execute(*app.rollup.lock([counts_of]))
                 cur = await conn.execute(*app.ctx.store.write_statement([env], row))
                 positions = (await cur.fetchone())[0]
+                for statement in app.rollup.refresh([counts_of]) if counts_of and app.rollup else ():
+                    await conn.execute(*statement)
     except psycopg.errors.UniqueViolation:
         raise on_duplicate from None
     app.ctx.store.published([env], positions)
@@ -174,7 +180,8 @@ async def decide_exclusion(app: Reporting, pool, case_id: str, approved: bool, r
               " decision_reason = %s WHERE exclusion_id = %s AND state = 'pending' RETURNING 1",
               [state, by.id, by.unit, now, reason, x["exclusion_id"]])
     await _write(app, pool, _envelope(event, case_id, x["version"] or 0, by), update,
-                 refusal(Conflict, "该申请刚被处理", "the request was just decided", field="case_id"))
+                 refusal(Conflict, "该申请刚被处理", "the request was just decided", field="case_id"),
+                 counts_of=case_id if approved else None)
     return _exclusion(app, {**x, "state": state, "decided_by": by.id, "decided_unit": by.unit, "decided_at": now,
                             "decision_reason": reason})
 
@@ -231,8 +238,12 @@ async def ranking(app: Reporting, pool, scope: Scope, kpi_id: str, period: str, 
     group = sql.SQL(kpis.GROUPS[level])
     received = sql.SQL("(v.received_at AT TIME ZONE 'Asia/Shanghai')::date")
     async with pool.connection() as conn:
-        cur = await conn.execute(kpis.query(k, level, pred, with_excluded=True), params)
-        figures = {r[0]: (r[1], r[2], r[-1]) for r in await cur.fetchall()}
+        counted = app.rollup and await app.rollup.figures(conn, k, level, {"current": (start, end)}, pred, params)
+        if counted is not None:
+            figures = counted["current"]
+        else:
+            cur = await conn.execute(kpis.query(k, level, pred, with_excluded=True), params)
+            figures = {r[0]: (r[1], r[2], r[-1]) for r in await cur.fetchall()}
         cur = await conn.execute(sql.SQL(
             "SELECT {g}, count(*) FROM case_view v JOIN case_scope s ON s.case_id = v.case_id"
             " WHERE v.case_no IS NOT NULL AND {r} >= %(start)s AND {r} < %(end)s AND {p} GROUP BY 1").format(

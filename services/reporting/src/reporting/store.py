@@ -85,5 +85,6 @@ def save_news(reports: Sequence[CaseReport]) -> list[tuple[str, list[str]]]:
 
 
 def reset(conn) -> None:
-    """Empty every read model (before a rebuild from the event stores)."""
-    conn.execute("TRUNCATE case_view, case_deadlines, timeline, alerts, case_scope")
+    """Empty every read model (before a rebuild from the event stores), the indicators' counts too."""
+    conn.execute("TRUNCATE case_view, case_deadlines, timeline, alerts, case_scope, kpi_definitions, kpi_scope_classes,"
+                 " kpi_contributions, kpi_cells")

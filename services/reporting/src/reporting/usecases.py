@@ -406,12 +406,16 @@ async def kpi(app: Reporting, pool, scope: Scope, kpi_id: str, period: str, grou
         raise Invalid(str(e) if isinstance(e, ValueError) else "期间格式为 2026-11、2026-Q4 或 2026",
                       field="period") from None
     pred, params = scope.where("s")
-    q = kpis.query(k, group, pred, with_excluded=True)
-    figures: dict[str, dict] = {}
     async with pool.connection() as conn:
-        for name, (start, end) in bounds.items():
-            cur = await conn.execute(q, {**params, "start": start, "end": end})
-            figures[name] = {r[0]: (r[1], r[2], r[-1]) for r in await cur.fetchall()}
+        # the counts kept per month (reporting/rollup.py); the cases themselves while they are
+        # being counted again for a changed definition
+        figures = app.rollup and await app.rollup.figures(conn, k, group, bounds, pred, params)
+        if figures is None:
+            q = kpis.query(k, group, pred, with_excluded=True)
+            figures = {}
+            for name, (start, end) in bounds.items():
+                cur = await conn.execute(q, {**params, "start": start, "end": end})
+                figures[name] = {r[0]: (r[1], r[2], r[-1]) for r in await cur.fetchall()}
     org = app.ctx.org
 
     def employees(grp) -> int | None:

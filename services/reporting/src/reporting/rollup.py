@@ -1,0 +1,245 @@
+"""Each indicator's counts per month, kept as cases change: what a KPI reads instead of every case.
+
+A case counts in an indicator once the indicator's date basis is set: its row in
+``kpi_contributions`` says where (the month, the case's scope class, its subsidiary, unit, channel,
+category, issue type and who collected the evaluation read) and how (numerator, denominator,
+excluded: 0 or 1), computed in SQL from the very conditions ``kpis.query`` filters by.
+``kpi_cells`` holds their sums per indicator, grouping, month, value and scope class.
+
+When cases change, ``refresh`` counts them again and adds the difference between their new rows
+and their old ones to the cells: one statement, run after the batch's other writes (it reads what
+they wrote). A KPI then sums a few cells per group and month, under the same visibility predicate
+as cases (``Scope.where`` over the class's columns, which are case_scope's).
+
+Consistency: a refresh runs under a shared lock on the counts and a lock on each of its cases
+(``lock``, taken when the projector reads the cases, before anything reads the old rows);
+counting an indicator again (``recount``: a changed definition, a rebuild) takes the lock
+exclusively. Counts are read only for the definition they were made with
+(``kpi_definitions.digest``); for any other, a KPI is counted from case_view as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+
+import orjson
+from psycopg import sql
+
+from backbone import bulk
+
+from . import kpis
+from .kpis import Catalogue, Kpi
+
+VERSION = "1"  # counted again when the way of counting changes
+_ROLLUP, _CASE = 0x78660001, 0x78660002  # advisory lock keys: the counts, one case
+DIMS = ("subsidiary", "unit", "channel", "category", "issue_type", "total", "collector")
+_CONTRIBUTION = ("case_id", "kpi_id", "month", "class_key", "subsidiary", "unit", "channel", "category", "issue_type",
+                 "collector", "numerator", "denominator", "excluded")
+# a scope class: the columns of case_scope the visibility predicate reads
+_CLASS = sql.SQL("md5(ROW(s.receiving_unit, s.responsible_unit, s.accused_unit, s.involved, s.shared_with,"
+                 " s.excluded)::text)::uuid")
+
+
+def digest(k: Kpi) -> str:
+    """What the counts of ``k`` depend on: its conditions, date basis and choices."""
+    shape = k.model_dump(mode="json", by_alias=True, include={"date_basis", "numerator", "denominator", "expired",
+                                                              "evaluation", "exclusions"})
+    return hashlib.sha256(orjson.dumps([VERSION, shape], option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def _flag(cond: sql.Composable) -> sql.Composable:
+    # 0 or 1 exactly as count(*) FILTER (WHERE cond) would count the case (a NULL counts as false)
+    return sql.SQL("(CASE WHEN {} THEN 1 ELSE 0 END)::smallint").format(cond)
+
+
+def _per_kpi(k: Kpi) -> sql.Composable:
+    """One VALUES row: what case ``v`` counts in ``k``."""
+    basis = kpis.basis_sql(k)
+    den, num = k.where("denominator"), k.where("numerator")
+    out = kpis.EXCLUDED if k.exclusions else sql.SQL("false")
+    collector = (sql.SQL("v.{}").format(sql.Identifier(f"{k.evaluation}_by")) if k.evaluation
+                 else sql.SQL("NULL::text"))
+    return sql.SQL("({id}, {basis} - (extract(day FROM {basis})::int - 1), {collector}, {n}, {d}, {x})").format(
+        id=sql.Literal(k.id), basis=basis, collector=collector,
+        n=_flag(sql.SQL("({}) AND NOT {} AND ({})").format(den, out, num)),
+        d=_flag(sql.SQL("({}) AND NOT {}").format(den, out)), x=_flag(sql.SQL("({}) AND {}").format(den, out)))
+
+
+def contributions(catalogue: Catalogue, cases: sql.Composable,
+                  ready: sql.Composable = sql.SQL("true")) -> sql.Composable:
+    """What the cases ``cases`` (a condition on ``v``) count in each indicator of ``ready`` (a
+    condition on ``c.kpi_id``), with their scope columns: one scan of the cases for all."""
+    return sql.SQL(
+        "SELECT v.case_id, c.kpi_id, c.month,"
+        " {class_key} AS class_key, v.subsidiary, v.assigned_unit AS unit, v.channel, v.category, v.issue_type,"
+        " c.collector, c.numerator, c.denominator, c.excluded,"
+        " s.receiving_unit, s.responsible_unit, s.accused_unit, s.involved, s.shared_with, s.excluded AS scope_excluded"
+        " FROM {cases_from} CROSS JOIN LATERAL (VALUES {rows})"
+        " AS c (kpi_id, month, collector, numerator, denominator, excluded)"
+        " WHERE v.case_no IS NOT NULL AND c.month IS NOT NULL AND ({cases}) AND ({ready})"
+    ).format(cases_from=kpis.FROM_CASES, rows=sql.SQL(", ").join(_per_kpi(k) for k in catalogue.kpis),
+             cases=cases, ready=ready, class_key=_CLASS)
+
+
+def _cells(source: str, catalogue: Catalogue, signed: bool,
+           where: sql.Composable = sql.SQL("true")) -> sql.Composable:
+    """The cells' sums of the rows of ``source`` (with a ``sign`` column when ``signed``)."""
+    sign = sql.SQL("c.sign") if signed else sql.SQL("1")
+    sums = sql.SQL(", ").join(sql.SQL("sum({s} * c.{col})::int AS {col}").format(s=sign, col=sql.Identifier(col))
+                              for col in ("numerator", "denominator", "excluded"))
+    having = (sql.SQL(" HAVING sum(c.sign) <> 0 OR sum(c.sign * c.numerator) <> 0"
+                      " OR sum(c.sign * c.denominator) <> 0 OR sum(c.sign * c.excluded) <> 0") if signed else sql.SQL(""))
+    rated = [k.id for k in catalogue.kpis if k.evaluation]
+    return sql.SQL(
+        "SELECT c.kpi_id, g.dim, c.month, coalesce(g.value, '') AS value, c.class_key, sum({s})::int AS cases, {sums}"
+        " FROM {source} c CROSS JOIN LATERAL (VALUES ('subsidiary', c.subsidiary), ('unit', c.unit),"
+        " ('channel', c.channel), ('category', c.category), ('issue_type', c.issue_type), ('total', NULL::text),"
+        " ('collector', c.collector)) AS g (dim, value)"
+        " WHERE (g.dim <> 'collector' OR c.kpi_id = ANY({rated}::text[])) AND {where}"
+        " GROUP BY 1, 2, 3, 4, 5{having}"
+    ).format(s=sign, sums=sums, source=sql.SQL(source), rated=sql.Literal(rated), having=having, where=where)
+
+
+_ADD_CELLS = (" ON CONFLICT (kpi_id, dim, month, value, class_key) DO UPDATE SET cases = k.cases + EXCLUDED.cases,"
+              " numerator = k.numerator + EXCLUDED.numerator, denominator = k.denominator + EXCLUDED.denominator,"
+              " excluded = k.excluded + EXCLUDED.excluded")
+_NEW_CLASSES = ("INSERT INTO kpi_scope_classes (class_key, receiving_unit, responsible_unit, accused_unit, involved,"
+                " shared_with, excluded) SELECT DISTINCT ON (class_key) class_key, receiving_unit, responsible_unit,"
+                " accused_unit, involved, shared_with, scope_excluded FROM {} n WHERE NOT EXISTS"
+                " (SELECT 1 FROM kpi_scope_classes k WHERE k.class_key = n.class_key) ON CONFLICT DO NOTHING")
+
+
+def _ready(catalogue: Catalogue) -> sql.Composable:
+    pairs = sql.SQL(", ").join(sql.SQL("({}, {})").format(sql.Literal(k.id), sql.Literal(digest(k)))
+                               for k in catalogue.kpis)
+    return sql.SQL("SELECT kpi_id FROM kpi_definitions WHERE (kpi_id, digest) IN (VALUES {})").format(pairs)
+
+
+def _refresh(catalogue: Catalogue) -> sql.Composable:
+    """Count the cases %s (twice: new rows, old rows) again: their new rows replace their old ones,
+    and the difference goes to the cells (for the indicators counted with these definitions)."""
+    cols = sql.SQL(", ").join(map(sql.Identifier, _CONTRIBUTION))
+    old_cols = sql.SQL(", ").join(sql.SQL("o.{}").format(sql.Identifier(c)) for c in _CONTRIBUTION)
+    new_cols = sql.SQL(", ").join(sql.SQL("n.{}").format(sql.Identifier(c)) for c in _CONTRIBUTION)
+    updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in _CONTRIBUTION[2:])
+    changed = sql.SQL(" OR ").join(sql.SQL("c.{0} IS DISTINCT FROM EXCLUDED.{0}").format(sql.Identifier(c))
+                                   for c in _CONTRIBUTION[2:])
+    return sql.SQL(
+        "WITH ok AS ({ready}),"
+        " new AS ({new}),"
+        " old AS (SELECT {cols} FROM kpi_contributions WHERE case_id = ANY(%s::uuid[])"
+        " AND kpi_id IN (SELECT kpi_id FROM ok)),"
+        # a row whose case no longer counts in the indicator goes; the others are written if changed
+        " gone AS (DELETE FROM kpi_contributions c USING old o WHERE c.case_id = o.case_id AND c.kpi_id = o.kpi_id"
+        " AND NOT EXISTS (SELECT 1 FROM new n WHERE n.case_id = o.case_id AND n.kpi_id = o.kpi_id)),"
+        " kept AS (INSERT INTO kpi_contributions AS c ({cols}) SELECT {new_cols} FROM new n"
+        " ON CONFLICT (case_id, kpi_id) DO UPDATE SET {updates} WHERE {changed}),"
+        " classes AS ({classes}),"
+        " signed AS (SELECT 1 AS sign, {new_cols} FROM new n UNION ALL SELECT -1, {old_cols} FROM old o),"
+        " delta AS ({cells})"
+        # in key order, so that two writers of the same cells never wait on each other in a circle
+        " INSERT INTO kpi_cells AS k SELECT * FROM delta ORDER BY 1, 2, 3, 4, 5{add}"
+    ).format(ready=_ready(catalogue), cols=cols, new_cols=new_cols, old_cols=old_cols, updates=updates,
+             changed=changed, classes=sql.SQL(_NEW_CLASSES).format(sql.Identifier("new")),
+             new=contributions(catalogue, sql.SQL("v.case_id = ANY(%s::uuid[])"),
+                               sql.SQL("c.kpi_id IN (SELECT kpi_id FROM ok)")),
+             cells=_cells("signed", catalogue, signed=True), add=sql.SQL(_ADD_CELLS))
+
+
+class Rollup:
+    """The statements that keep and read the counts of one catalogue's indicators."""
+
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self.digests = {k.id: digest(k) for k in catalogue.kpis}
+        self._refresh = _refresh(catalogue).as_string(None) if catalogue.kpis else None
+
+    # -- keeping ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def lock(case_ids: Sequence[str]) -> tuple[str, list]:
+        """The shared lock on the counts and one lock per case, in order (a SELECT: it can be sent
+        with the reads that begin the transaction)."""
+        return ("SELECT pg_advisory_xact_lock_shared(%s, 0), (SELECT count(pg_advisory_xact_lock(%s, hashtext(x)))"
+                " FROM (SELECT x FROM unnest(%s::text[]) x ORDER BY x) t)", [_ROLLUP, _CASE, bulk.array(case_ids)])
+
+    def refresh(self, case_ids: Sequence[str]) -> list[tuple[str, list]]:
+        """Count these cases again (after the statements that changed them, in the same
+        transaction, under ``lock``)."""
+        if not case_ids or self._refresh is None:
+            return []
+        ids = bulk.array(sorted(case_ids))
+        return [(self._refresh, [ids, ids])]
+
+    def recount(self, kpi_ids: Sequence[str] | None = None) -> list[tuple[str, list]]:
+        """Count every case again in these indicators (None: all; and forget indicators the
+        catalogue no longer has), under the exclusive lock."""
+        ids = [k.id for k in self.catalogue.kpis] if kpi_ids is None else list(kpi_ids)
+        chosen = Catalogue(kpis=[k for k in self.catalogue.kpis if k.id in ids])
+        out: list[tuple[str, list]] = [("SELECT pg_advisory_xact_lock(%s, 0)", [_ROLLUP])]
+        forget = sql.SQL("true") if kpi_ids is None else sql.SQL("kpi_id = ANY({})").format(sql.Literal(ids))
+        for table in ("kpi_cells", "kpi_contributions", "kpi_definitions"):
+            out.append((sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(table), forget).as_string(None), None))
+        if not chosen.kpis:
+            return out
+        cols = ", ".join(_CONTRIBUTION)
+        chosen_ids = sql.Literal([k.id for k in chosen.kpis])
+        out += [
+            (sql.SQL(_NEW_CLASSES).format(sql.SQL("(SELECT {} AS class_key, s.*, s.excluded AS scope_excluded"
+                                                  " FROM case_scope s)").format(_CLASS)).as_string(None), None),
+            (f"INSERT INTO kpi_contributions ({cols}) SELECT {cols} FROM ("
+             + contributions(chosen, sql.SQL("true")).as_string(None) + ") x", None),
+            ("INSERT INTO kpi_cells " + _cells("kpi_contributions", chosen, signed=False,
+                                                where=sql.SQL("c.kpi_id = ANY({}::text[])").format(chosen_ids))
+             .as_string(None), None),
+            ("INSERT INTO kpi_definitions (kpi_id, digest) SELECT * FROM unnest(%s::text[], %s::text[])",
+             [bulk.array(k.id for k in chosen.kpis), bulk.array(self.digests[k.id] for k in chosen.kpis)]),
+        ]
+        return out
+
+    def stale(self, counted: dict[str, str]) -> list[str] | None:
+        """Which indicators to count again, given those counted (id -> digest); None: all of them
+        (the counts hold indicators this catalogue does not have)."""
+        if set(counted) - set(self.digests):
+            return None
+        return [k for k, d in self.digests.items() if counted.get(k) != d]
+
+    def ensure(self, conn) -> list[str]:
+        """Count again, now, every indicator whose counts were made with another definition
+        (a psycopg connection; one transaction). Returns the indicators counted."""
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", [_ROLLUP])
+            counted = dict(conn.execute("SELECT kpi_id, digest FROM kpi_definitions").fetchall())
+            stale = self.stale(counted)
+            if stale == []:
+                return []
+            for q, params in self.recount(stale):
+                conn.execute(q, params)
+        return list(self.digests) if stale is None else stale
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    async def figures(self, conn, k: Kpi, group: str, periods: dict[str, tuple[date, date]],
+                      scope_pred: sql.Composable, params: dict) -> dict[str, dict] | None:
+        """Numerator, denominator and excluded per group for each named period, from the counts;
+        None when they were not made with ``k``'s definition (count from case_view instead)."""
+        cur = await conn.execute("SELECT 1 FROM kpi_definitions WHERE kpi_id = %s AND digest = %s",
+                                 [k.id, self.digests.get(k.id)])
+        if await cur.fetchone() is None:
+            return None
+        bounds = sql.SQL(", ").join(sql.SQL("({}, {}::date, {}::date)").format(sql.Literal(name), sql.Literal(lo),
+                                                                               sql.Literal(hi))
+                                    for name, (lo, hi) in periods.items())
+        cur = await conn.execute(sql.SQL(
+            "SELECT p.name, NULLIF(c.value, ''), sum(c.numerator)::int, sum(c.denominator)::int, sum(c.excluded)::int"
+            " FROM (VALUES {bounds}) AS p (name, lo, hi)"
+            " JOIN kpi_cells c ON c.kpi_id = %(xf_kpi)s AND c.dim = %(xf_dim)s AND c.month >= p.lo AND c.month < p.hi"
+            " JOIN kpi_scope_classes s ON s.class_key = c.class_key"
+            " WHERE {scope} GROUP BY 1, 2 HAVING sum(c.cases) > 0").format(bounds=bounds, scope=scope_pred),
+            {**params, "xf_kpi": k.id, "xf_dim": group})
+        out: dict[str, dict] = {name: {} for name in periods}
+        for name, grp, n, d, x in await cur.fetchall():
+            out[name][grp] = (n, d, x)
+        return out
