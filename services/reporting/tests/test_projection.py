@@ -163,3 +163,32 @@ def test_sharing_is_right_whatever_order_routing_events_reach_reporting():
         assert share["revoked_on"] == "2026-11-23"  # the revocation holds over the older share
     report, _ = fold([env(REGISTERED), action])
     assert report.view["shares"]["GOV-RSJ"]["actions"] == 1 and "preset" not in report.view["shares"]["GOV-RSJ"]
+
+
+def test_only_a_change_of_what_an_indicator_counts_recounts_the_case():
+    import yaml
+    from pathlib import Path
+
+    from reporting import kpis
+    from reporting.bootstrap import ReportProjection
+    from reporting.rollup import Rollup
+
+    seed = Path(__file__).resolve().parents[3] / "deploy" / "seed" / "kpis.yaml"
+    projector = ReportProjection(Rollup(kpis.Catalogue.model_validate(yaml.safe_load(seed.read_text("utf-8")))))
+    registered, _ = fold([env(REGISTERED)])
+    projector._inputs = {"c": projector._counted(registered)}  # as the batch's reads found it
+
+    def recounts(event) -> bool:
+        report, _ = apply(registered, event)
+        return bool(projector.after({"c": report}, [event]))
+
+    clock = ev.DeadlineSet(case_id="c", clock="handling", starts_on=date(2026, 11, 21), period=60,
+                           unit_of_period="calendar_days", due_on=date(2027, 1, 20), basis="第三十四条")
+    assert not recounts(env(clock))  # a deadline set: nothing an indicator counts
+    assert recounts(env(ev.DeadlineMet(case_id="c", clock="acceptance_notice", on=date(2026, 11, 22), late=False)))
+    assert recounts(env(ev.ReplyServed(case_id="c", draft=1, served_on=date(2026, 11, 30), method="当面", receipt="签收")))
+    # who may see it changes with an assignment (case_scope), even where the row would not
+    assert recounts(env(ev.CaseAssigned(case_id="c", unit="S1-HR", subsidiary="S1", rule_id="r", basis="b")))
+    assert projector.after({"c": registered}, []) == []
+    projector._inputs = {}
+    assert projector.after({"c": registered}, [])  # a case not counted before

@@ -77,9 +77,9 @@ class Projection(Protocol, Generic[S]):
         """The INSERT statements (each with its parameters) that write these states back."""
         ...
 
-    # optional: ``after(case_ids)`` -> statements run after the batch's writes, in its transaction,
-    # reading what they wrote (e.g. reporting's counts per indicator, reporting/rollup.py); a
-    # rebuild runs ``after_rebuild()`` once instead, at its end
+    # optional: ``after(changed_states, applied_events)`` -> statements run after the batch's
+    # writes, in its transaction, reading what they wrote (e.g. reporting's counts per indicator,
+    # reporting/rollup.py); a rebuild runs ``after_rebuild()`` once instead, at its end
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def apply_events(
 
 def fold(consumer: str, projection: Projection, store: EventStore, taken: Sequence[Envelope],
          passing: Sequence[Envelope], fresh: set[str], states: dict[str, Any], versions_of=None,
-         *, span_for=None) -> Applied:
+         *, span_for=None, derive: bool = True) -> Applied:
     """Apply (pure) the fresh events of ``taken`` to ``states``; what to write. ``versions_of(subject)``
     (None: emit nothing) gives a stream's version before the events this batch causes on it."""
     changed: dict[str, Any] = {}
@@ -204,7 +204,8 @@ def fold(consumer: str, projection: Projection, store: EventStore, taken: Sequen
     if rejected:
         writes.append(dead(consumer, [e.id for e, _ in rejected]))
     after = getattr(projection, "after", None)
-    then = after(sorted({e.subject for e in taken if e.id in seen})) if after is not None and seen else []
+    then = (after(dict(sorted(changed.items())), [e for e in taken if e.id in seen])
+            if after is not None and derive and changed else [])
     return Applied(fresh, caused, rejected, writes, then)
 
 

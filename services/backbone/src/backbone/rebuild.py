@@ -130,7 +130,8 @@ def _folded(name: str, projection, store, events: list[Envelope], states: dict) 
     with their tracking rows; and how many were applied."""
     taken = wanted(projection, events)
     kept = {id(e) for e in taken}
-    done = fold(name, projection, store, taken, [e for e in events if id(e) not in kept], {e.id for e in taken}, states)
+    done = fold(name, projection, store, taken, [e for e in events if id(e) not in kept], {e.id for e in taken}, states,
+                derive=False)  # what ``after`` derives, the rebuild derives once at its end
     for ev, reason in done.rejected:
         log.error("rebuild: %s %s refused: %s", ev.type, ev.id, reason)
     refused = {e.id for e, _ in done.rejected}

@@ -11,11 +11,13 @@ import yaml
 from backbone.contracts import TOPIC_INTAKE, TOPIC_ROUTING, TOPIC_SUPERVISION, TOPIC_SUPERVISION_MILESTONES
 from backbone.db import connect
 from backbone.runtime import ConsumerDef, Context, ServiceDef
+from backbone.visibility import SCOPED
 
 from . import projection, store
 from .fairness import FairnessRules
 from .kpis import Catalogue
 from .rollup import Rollup
+from .rollup import inputs as rollup_inputs
 from .warnings import WarningRules, Warnings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,13 +67,16 @@ class ReportProjection:
 
     def __init__(self, rollup: Rollup):
         self.rollup = rollup
+        self._inputs: dict[str, tuple] = {}
 
     def load(self, case_ids):
         # the cases' counts are locked before their old rows are read (reporting/rollup.py)
         return [*store.select_many(case_ids), self.rollup.lock(case_ids)]
 
     def states(self, rows):
-        return store.from_rows(*rows[:2])
+        reports = store.from_rows(*rows[:2])
+        self._inputs = {c: self._counted(r) for c, r in reports.items()}  # as counted before this batch
+        return reports
 
     def apply(self, report, event):
         return projection.apply(report, event)
@@ -79,8 +84,16 @@ class ReportProjection:
     def save(self, reports):
         return store.save(list(reports.values()))
 
-    def after(self, case_ids):
-        return self.rollup.refresh(case_ids)
+    def after(self, reports, events):
+        """Count again the cases whose counted values changed, or who may see them (most events
+        change neither: a deadline set, a timeline line)."""
+        scoped = {e.subject for e in events if isinstance(e.payload, SCOPED)}
+        return self.rollup.refresh([c for c, r in reports.items()
+                                    if c in scoped or self._counted(r) != self._inputs.get(c)])
+
+    @staticmethod
+    def _counted(report):
+        return rollup_inputs(report.view, store.clocks(report.deadlines))
 
     def after_rebuild(self):
         return self.rollup.recount()

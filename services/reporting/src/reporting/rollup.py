@@ -34,12 +34,24 @@ from .kpis import Catalogue, Kpi
 
 VERSION = "1"  # counted again when the way of counting changes
 _ROLLUP, _CASE = 0x78660001, 0x78660002  # advisory lock keys: the counts, one case
-DIMS = ("subsidiary", "unit", "channel", "category", "issue_type", "total", "collector")
+# the groupings kept; the group's total is the sum of its subsidiaries' (each case has one value)
+DIMS = ("subsidiary", "unit", "channel", "category", "issue_type", "collector")
 _CONTRIBUTION = ("case_id", "kpi_id", "month", "class_key", "subsidiary", "unit", "channel", "category", "issue_type",
                  "collector", "numerator", "denominator", "excluded")
 # a scope class: the columns of case_scope the visibility predicate reads
 _CLASS = sql.SQL("md5(ROW(s.receiving_unit, s.responsible_unit, s.accused_unit, s.involved, s.shared_with,"
                  " s.excluded)::text)::uuid")
+
+
+# what a case's counts are made of on its row: every column a condition may test, the groupings'
+# columns, the flags and the clocks met (and late); who may see it is case_scope's (scoped events)
+INPUTS = tuple(sorted(kpis.COLUMNS | {"case_no", "received_at", "subsidiary", "assigned_unit", "flags",
+                                      "evaluation_responsible_unit_by", "evaluation_petition_office_by"}))
+
+
+def inputs(view: dict, clocks: dict) -> tuple:
+    """Pure: what a case's counts depend on among its row's values (``clocks``: store.clocks)."""
+    return (*(view.get(c) for c in INPUTS), tuple(clocks["clocks_met"]), tuple(clocks["clocks_late"]))
 
 
 def digest(k: Kpi) -> str:
@@ -54,33 +66,59 @@ def _flag(cond: sql.Composable) -> sql.Composable:
     return sql.SQL("(CASE WHEN {} THEN 1 ELSE 0 END)::smallint").format(cond)
 
 
-def _per_kpi(k: Kpi) -> sql.Composable:
-    """One VALUES row: what case ``v`` counts in ``k``."""
-    basis = kpis.basis_sql(k)
-    den, num = k.where("denominator"), k.where("numerator")
+def _bases(catalogue: Catalogue) -> list[str]:
+    return sorted({k.date_basis for k in catalogue.kpis})
+
+
+def _facts(catalogue: Catalogue) -> sql.Composable:
+    """Evaluated once per case (``OFFSET 0`` keeps the planner from copying them into each use):
+    its scope class, the first day of the month of each date basis, and each indicator's two
+    conditions (the numerator's and the denominator's) as booleans."""
+    months = [sql.SQL("{b} - (extract(day FROM {b})::int - 1) AS {m}").format(
+        b=kpis.basis_sql(Kpi.model_construct(date_basis=basis)), m=sql.Identifier(f"m_{basis}"))
+        for basis in _bases(catalogue)]
+    conditions = [sql.SQL("({}) AS {}, ({}) AS {}").format(
+        k.where("denominator"), sql.Identifier(f"d_{i}"), k.where("numerator"), sql.Identifier(f"n_{i}"))
+        for i, k in enumerate(catalogue.kpis)]
+    return sql.SQL("SELECT {} AS class_key, {} OFFSET 0").format(_CLASS, sql.SQL(", ").join(months + conditions))
+
+
+def _per_kpi(i: int, k: Kpi) -> sql.Composable:
+    """One VALUES row: what case ``v`` counts in ``k`` (the ``i``-th indicator), from its facts ``f``."""
+    den, num = sql.Identifier("f", f"d_{i}"), sql.Identifier("f", f"n_{i}")
     out = kpis.EXCLUDED if k.exclusions else sql.SQL("false")
     collector = (sql.SQL("v.{}").format(sql.Identifier(f"{k.evaluation}_by")) if k.evaluation
                  else sql.SQL("NULL::text"))
-    return sql.SQL("({id}, {basis} - (extract(day FROM {basis})::int - 1), {collector}, {n}, {d}, {x})").format(
-        id=sql.Literal(k.id), basis=basis, collector=collector,
-        n=_flag(sql.SQL("({}) AND NOT {} AND ({})").format(den, out, num)),
-        d=_flag(sql.SQL("({}) AND NOT {}").format(den, out)), x=_flag(sql.SQL("({}) AND {}").format(den, out)))
+    return sql.SQL("({id}, {month}, {collector}, {n}, {d}, {x})").format(
+        id=sql.Literal(k.id), month=sql.Identifier("f", f"m_{k.date_basis}"), collector=collector,
+        n=_flag(sql.SQL("{} AND NOT {} AND {}").format(den, out, num)),
+        d=_flag(sql.SQL("{} AND NOT {}").format(den, out)), x=_flag(sql.SQL("{} AND {}").format(den, out)))
 
 
-def contributions(catalogue: Catalogue, cases: sql.Composable,
+# the cases of a refresh, reached by key whatever the planner knows of the tables' sizes (this
+# machine's server runs without autovacuum, so new tables have no statistics): a LATERAL with a
+# LIMIT is always a nested loop on the primary key
+_THESE_CASES = sql.SQL(
+    "unnest(%s::uuid[]) AS i (case_id)"
+    " CROSS JOIN LATERAL (SELECT * FROM case_view v WHERE v.case_id = i.case_id LIMIT 1) v"
+    " CROSS JOIN LATERAL (SELECT * FROM case_scope s WHERE s.case_id = i.case_id LIMIT 1) s"
+    " LEFT JOIN kpi_exclusions xq ON xq.case_id = i.case_id AND xq.state = 'approved'")
+
+
+def contributions(catalogue: Catalogue, cases: sql.Composable = kpis.FROM_CASES,
                   ready: sql.Composable = sql.SQL("true")) -> sql.Composable:
-    """What the cases ``cases`` (a condition on ``v``) count in each indicator of ``ready`` (a
-    condition on ``c.kpi_id``), with their scope columns: one scan of the cases for all."""
+    """What the cases (``cases``: case_view ``v``, case_scope ``s``, approved exclusions ``xq``)
+    count in each indicator of ``ready`` (a condition on ``c.kpi_id``), one row each (``month`` null:
+    the date basis is unset, the case counts nowhere), with their scope columns."""
     return sql.SQL(
-        "SELECT v.case_id, c.kpi_id, c.month,"
-        " {class_key} AS class_key, v.subsidiary, v.assigned_unit AS unit, v.channel, v.category, v.issue_type,"
-        " c.collector, c.numerator, c.denominator, c.excluded,"
+        "SELECT v.case_id, c.kpi_id, c.month, f.class_key, v.subsidiary, v.assigned_unit AS unit, v.channel,"
+        " v.category, v.issue_type, c.collector, c.numerator, c.denominator, c.excluded,"
         " s.receiving_unit, s.responsible_unit, s.accused_unit, s.involved, s.shared_with, s.excluded AS scope_excluded"
-        " FROM {cases_from} CROSS JOIN LATERAL (VALUES {rows})"
+        " FROM {cases} CROSS JOIN LATERAL ({facts}) f CROSS JOIN LATERAL (VALUES {rows})"
         " AS c (kpi_id, month, collector, numerator, denominator, excluded)"
-        " WHERE v.case_no IS NOT NULL AND c.month IS NOT NULL AND ({cases}) AND ({ready})"
-    ).format(cases_from=kpis.FROM_CASES, rows=sql.SQL(", ").join(_per_kpi(k) for k in catalogue.kpis),
-             cases=cases, ready=ready, class_key=_CLASS)
+        " WHERE v.case_no IS NOT NULL AND ({ready})"
+    ).format(cases=cases, facts=_facts(catalogue),
+             rows=sql.SQL(", ").join(_per_kpi(i, k) for i, k in enumerate(catalogue.kpis)), ready=ready)
 
 
 def _cells(source: str, catalogue: Catalogue, signed: bool,
@@ -93,13 +131,13 @@ def _cells(source: str, catalogue: Catalogue, signed: bool,
                       " OR sum(c.sign * c.denominator) <> 0 OR sum(c.sign * c.excluded) <> 0") if signed else sql.SQL(""))
     rated = [k.id for k in catalogue.kpis if k.evaluation]
     return sql.SQL(
-        "SELECT c.kpi_id, g.dim, c.month, coalesce(g.value, '') AS value, c.class_key, sum({s})::int AS cases, {sums}"
-        " FROM {source} c CROSS JOIN LATERAL (VALUES ('subsidiary', c.subsidiary), ('unit', c.unit),"
-        " ('channel', c.channel), ('category', c.category), ('issue_type', c.issue_type), ('total', NULL::text),"
-        " ('collector', c.collector)) AS g (dim, value)"
-        " WHERE (g.dim <> 'collector' OR c.kpi_id = ANY({rated}::text[])) AND {where}"
+        "SELECT c.kpi_id COLLATE \"C\", g.dim COLLATE \"C\", c.month, coalesce(g.value, '') COLLATE \"C\" AS value,"
+        " c.class_key, sum({s})::int AS cases, {sums}"
+        " FROM {source} c CROSS JOIN LATERAL (VALUES {dims}) AS g (dim, value)"
+        " WHERE c.month IS NOT NULL AND (g.dim <> 'collector' OR c.kpi_id = ANY({rated}::text[])) AND {where}"
         " GROUP BY 1, 2, 3, 4, 5{having}"
-    ).format(s=sign, sums=sums, source=sql.SQL(source), rated=sql.Literal(rated), having=having, where=where)
+    ).format(s=sign, sums=sums, source=sql.SQL(source), rated=sql.Literal(rated), having=having, where=where,
+             dims=sql.SQL(", ").join(sql.SQL("({}, c.{})").format(sql.Literal(d), sql.Identifier(d)) for d in DIMS))
 
 
 _ADD_CELLS = (" ON CONFLICT (kpi_id, dim, month, value, class_key) DO UPDATE SET cases = k.cases + EXCLUDED.cases,"
@@ -118,33 +156,31 @@ def _ready(catalogue: Catalogue) -> sql.Composable:
 
 
 def _refresh(catalogue: Catalogue) -> sql.Composable:
-    """Count the cases %s (twice: new rows, old rows) again: their new rows replace their old ones,
+    """Count the cases %s (twice: new rows, old rows) again: their rows that changed are written,
     and the difference goes to the cells (for the indicators counted with these definitions)."""
     cols = sql.SQL(", ").join(map(sql.Identifier, _CONTRIBUTION))
-    old_cols = sql.SQL(", ").join(sql.SQL("o.{}").format(sql.Identifier(c)) for c in _CONTRIBUTION)
-    new_cols = sql.SQL(", ").join(sql.SQL("n.{}").format(sql.Identifier(c)) for c in _CONTRIBUTION)
     updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in _CONTRIBUTION[2:])
-    changed = sql.SQL(" OR ").join(sql.SQL("c.{0} IS DISTINCT FROM EXCLUDED.{0}").format(sql.Identifier(c))
-                                   for c in _CONTRIBUTION[2:])
     return sql.SQL(
         "WITH ok AS ({ready}),"
         " new AS ({new}),"
-        " old AS (SELECT {cols} FROM kpi_contributions WHERE case_id = ANY(%s::uuid[])"
-        " AND kpi_id IN (SELECT kpi_id FROM ok)),"
-        # a row whose case no longer counts in the indicator goes; the others are written if changed
-        " gone AS (DELETE FROM kpi_contributions c USING old o WHERE c.case_id = o.case_id AND c.kpi_id = o.kpi_id"
-        " AND NOT EXISTS (SELECT 1 FROM new n WHERE n.case_id = o.case_id AND n.kpi_id = o.kpi_id)),"
-        " kept AS (INSERT INTO kpi_contributions AS c ({cols}) SELECT {new_cols} FROM new n"
-        " ON CONFLICT (case_id, kpi_id) DO UPDATE SET {updates} WHERE {changed}),"
+        " old AS (SELECT {old_cols} FROM unnest(%s::uuid[]) AS i (case_id) CROSS JOIN LATERAL"
+        " (SELECT * FROM kpi_contributions c WHERE c.case_id = i.case_id OFFSET 0) c"
+        " WHERE c.kpi_id = ANY(ARRAY(SELECT kpi_id FROM ok))),"
+        # most refreshes change nothing a KPI counts: only the rows that differ are written and summed
+        " added AS (SELECT {cols} FROM new EXCEPT ALL SELECT {cols} FROM old),"
+        " removed AS (SELECT {cols} FROM old EXCEPT ALL SELECT {cols} FROM new),"
+        " kept AS (INSERT INTO kpi_contributions AS c ({cols}) SELECT {cols} FROM added"
+        " ON CONFLICT (case_id, kpi_id) DO UPDATE SET {updates}),"
         " classes AS ({classes}),"
-        " signed AS (SELECT 1 AS sign, {new_cols} FROM new n UNION ALL SELECT -1, {old_cols} FROM old o),"
+        " signed AS (SELECT 1 AS sign, {cols} FROM added UNION ALL SELECT -1, {cols} FROM removed),"
         " delta AS ({cells})"
         # in key order, so that two writers of the same cells never wait on each other in a circle
         " INSERT INTO kpi_cells AS k SELECT * FROM delta ORDER BY 1, 2, 3, 4, 5{add}"
-    ).format(ready=_ready(catalogue), cols=cols, new_cols=new_cols, old_cols=old_cols, updates=updates,
-             changed=changed, classes=sql.SQL(_NEW_CLASSES).format(sql.Identifier("new")),
-             new=contributions(catalogue, sql.SQL("v.case_id = ANY(%s::uuid[])"),
-                               sql.SQL("c.kpi_id IN (SELECT kpi_id FROM ok)")),
+    ).format(ready=_ready(catalogue), cols=cols, updates=updates,
+             old_cols=sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in _CONTRIBUTION),
+             classes=sql.SQL(_NEW_CLASSES).format(sql.SQL(
+                 "(SELECT * FROM new WHERE class_key = ANY(ARRAY(SELECT class_key FROM added)))")),
+             new=contributions(catalogue, _THESE_CASES, sql.SQL("c.kpi_id = ANY(ARRAY(SELECT kpi_id FROM ok))")),
              cells=_cells("signed", catalogue, signed=True), add=sql.SQL(_ADD_CELLS))
 
 
@@ -190,7 +226,7 @@ class Rollup:
             (sql.SQL(_NEW_CLASSES).format(sql.SQL("(SELECT {} AS class_key, s.*, s.excluded AS scope_excluded"
                                                   " FROM case_scope s)").format(_CLASS)).as_string(None), None),
             (f"INSERT INTO kpi_contributions ({cols}) SELECT {cols} FROM ("
-             + contributions(chosen, sql.SQL("true")).as_string(None) + ") x", None),
+             + contributions(chosen).as_string(None) + ") x", None),
             ("INSERT INTO kpi_cells " + _cells("kpi_contributions", chosen, signed=False,
                                                 where=sql.SQL("c.kpi_id = ANY({}::text[])").format(chosen_ids))
              .as_string(None), None),
@@ -232,13 +268,15 @@ class Rollup:
         bounds = sql.SQL(", ").join(sql.SQL("({}, {}::date, {}::date)").format(sql.Literal(name), sql.Literal(lo),
                                                                                sql.Literal(hi))
                                     for name, (lo, hi) in periods.items())
+        group_sql = sql.SQL("NULL::text") if group == "total" else sql.SQL("NULLIF(c.value, '')")
         cur = await conn.execute(sql.SQL(
-            "SELECT p.name, NULLIF(c.value, ''), sum(c.numerator)::int, sum(c.denominator)::int, sum(c.excluded)::int"
+            "SELECT p.name, {group}, sum(c.numerator)::int, sum(c.denominator)::int, sum(c.excluded)::int"
             " FROM (VALUES {bounds}) AS p (name, lo, hi)"
             " JOIN kpi_cells c ON c.kpi_id = %(xf_kpi)s AND c.dim = %(xf_dim)s AND c.month >= p.lo AND c.month < p.hi"
             " JOIN kpi_scope_classes s ON s.class_key = c.class_key"
-            " WHERE {scope} GROUP BY 1, 2 HAVING sum(c.cases) > 0").format(bounds=bounds, scope=scope_pred),
-            {**params, "xf_kpi": k.id, "xf_dim": group})
+            " WHERE {scope} GROUP BY 1, 2 HAVING sum(c.cases) > 0").format(bounds=bounds, scope=scope_pred,
+                                                                           group=group_sql),
+            {**params, "xf_kpi": k.id, "xf_dim": "subsidiary" if group == "total" else group})
         out: dict[str, dict] = {name: {} for name in periods}
         for name, grp, n, d, x in await cur.fetchall():
             out[name][grp] = (n, d, x)

@@ -23,12 +23,13 @@ CREATE TABLE kpi_scope_classes (
     excluded         text[] NOT NULL
 );
 
--- What each case counts in each indicator now (one row per case and indicator whose date basis is
--- set): the change of a case is its new row minus its old one, added to the cells below.
+-- What each case counts in each indicator now (one row per case and indicator, kept when the
+-- case stops counting so that a change is always an update by key): the change of a case is its
+-- new row minus its old one, added to the cells below.
 CREATE TABLE kpi_contributions (
     case_id     uuid NOT NULL,
-    kpi_id      text NOT NULL,
-    month       date NOT NULL,            -- the first day of the month of the KPI's date basis
+    kpi_id      text COLLATE "C" NOT NULL,
+    month       date,                     -- the first day of the month of the KPI's date basis (none: unset)
     class_key   uuid NOT NULL,
     subsidiary  text,
     unit        text,
@@ -43,11 +44,12 @@ CREATE TABLE kpi_contributions (
 );
 
 -- The sums: per indicator, grouping (dim), month, the grouping's value ('' for none) and scope class.
+-- The keys compare bytewise (COLLATE "C"): a batch's cells are sorted and looked up by them.
 CREATE TABLE kpi_cells (
-    kpi_id      text NOT NULL,
-    dim         text NOT NULL,
+    kpi_id      text COLLATE "C" NOT NULL,
+    dim         text COLLATE "C" NOT NULL,
     month       date NOT NULL,
-    value       text NOT NULL,
+    value       text COLLATE "C" NOT NULL,
     class_key   uuid NOT NULL,
     cases       integer NOT NULL,
     numerator   integer NOT NULL,
