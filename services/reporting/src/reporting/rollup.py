@@ -130,13 +130,17 @@ def _cells(source: str, catalogue: Catalogue, signed: bool,
     having = (sql.SQL(" HAVING sum(c.sign) <> 0 OR sum(c.sign * c.numerator) <> 0"
                       " OR sum(c.sign * c.denominator) <> 0 OR sum(c.sign * c.excluded) <> 0") if signed else sql.SQL(""))
     rated = [k.id for k in catalogue.kpis if k.evaluation]
+    # 千人信访率 is read by subsidiary (or for the whole scope) only: its other groupings are not kept
+    staffed = [k.id for k in catalogue.kpis if k.per_employees]
     return sql.SQL(
         "SELECT c.kpi_id COLLATE \"C\", g.dim COLLATE \"C\", c.month, coalesce(g.value, '') COLLATE \"C\" AS value,"
         " c.class_key, sum({s})::int AS cases, {sums}"
         " FROM {source} c CROSS JOIN LATERAL (VALUES {dims}) AS g (dim, value)"
-        " WHERE c.month IS NOT NULL AND (g.dim <> 'collector' OR c.kpi_id = ANY({rated}::text[])) AND {where}"
+        " WHERE c.month IS NOT NULL AND (g.dim <> 'collector' OR c.kpi_id = ANY({rated}::text[]))"
+        " AND (g.dim = 'subsidiary' OR c.kpi_id <> ALL({staffed}::text[])) AND {where}"
         " GROUP BY 1, 2, 3, 4, 5{having}"
-    ).format(s=sign, sums=sums, source=sql.SQL(source), rated=sql.Literal(rated), having=having, where=where,
+    ).format(s=sign, sums=sums, source=sql.SQL(source), rated=sql.Literal(rated), staffed=sql.Literal(staffed),
+             having=having, where=where,
              dims=sql.SQL(", ").join(sql.SQL("({}, c.{})").format(sql.Literal(d), sql.Identifier(d)) for d in DIMS))
 
 
