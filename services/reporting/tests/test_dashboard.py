@@ -16,13 +16,13 @@ from reporting.rollup import Rollup
 from .test_kpis import CATALOGUE, HQ, ORG, S2, nd, pool  # noqa: F401 - the fixed case set and its fixture
 
 
-def app():
-    # GET /kpis reads the counts per month (reporting/rollup.py), the dashboard the cases: they agree
+def app(rollup=True):
+    # the counts kept per month (reporting/rollup.py), or (rollup=False) the cases themselves
     return SimpleNamespace(kpis=CATALOGUE, ctx=SimpleNamespace(org=ORG), issue_names={"wages": "工资待遇"},
-                           trace_ui=None, traces_dir=None, rollup=Rollup(CATALOGUE))
+                           trace_ui=None, traces_dir=None, rollup=Rollup(CATALOGUE) if rollup else None)
 
 
-def run(pool, fn, *args):
+def run(pool, fn, *args, rollup=True):
     from backbone.db import open_async_pool
 
     database_url, schema = pool
@@ -30,7 +30,7 @@ def run(pool, fn, *args):
     async def go():
         p = await open_async_pool(database_url, schema, 2)
         try:
-            return await fn(app(), p, *args)
+            return await fn(app(rollup), p, *args)
         finally:
             await p.close()
 
@@ -43,6 +43,13 @@ def test_months_ending_and_their_ranges():
     assert dashboard._ranges(["2025-11", "2026-10", "2026-11"]) == [(date(2025, 11, 1), date(2025, 12, 1)),
                                                                   (date(2026, 10, 1), date(2026, 12, 1))]
     assert dashboard._ranges(dashboard.months_ending("2027-01")) == [(date(2026, 1, 1), date(2027, 2, 1))]
+
+
+@pytest.mark.parametrize("scope", [HQ, S2], ids=["headquarters", "subsidiary"])
+@pytest.mark.parametrize("month", ["2026-11", "2026-10", "2027-01"])
+def test_the_dashboard_from_the_counts_equals_the_dashboard_from_the_cases(pool, scope, month):  # noqa: F811
+    for fn in (dashboard.overview, dashboard.trends):
+        assert run(pool, fn, scope, month) == run(pool, fn, scope, month, rollup=False), fn.__name__
 
 
 @pytest.mark.parametrize("scope, group", [(HQ, "subsidiary"), (S2, "unit")], ids=["headquarters", "subsidiary"])

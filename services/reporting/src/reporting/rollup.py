@@ -1,9 +1,10 @@
 """Each indicator's counts per month, kept as cases change: what a KPI reads instead of every case.
 
-A case counts in an indicator once the indicator's date basis is set: its row in
-``kpi_contributions`` says where (the month, the case's scope class, its subsidiary, unit, channel,
-category, issue type and who collected the evaluation read) and how (numerator, denominator,
-excluded: 0 or 1), computed in SQL from the very conditions ``kpis.query`` filters by.
+Each case has one row per indicator in ``kpi_contributions`` (its month empty while the
+indicator's date basis is unset: it counts nowhere yet). The row says where the case counts (the
+month, the case's scope class, its subsidiary, unit, channel, category, issue type and who
+collected the evaluation read) and how (numerator, denominator, excluded: 0 or 1), computed in
+SQL from the very conditions ``kpis.query`` filters by.
 ``kpi_cells`` holds their sums per indicator, grouping, month, value and scope class.
 
 When cases change, ``refresh`` counts them again and adds the difference between their new rows
@@ -265,6 +266,8 @@ class Rollup:
                       scope_pred: sql.Composable, params: dict) -> dict[str, dict] | None:
         """Numerator, denominator and excluded per group for each named period, from the counts;
         None when they were not made with ``k``'s definition (count from case_view instead)."""
+        if k.per_employees and group not in ("subsidiary", "total"):
+            return None  # not kept (see _cells)
         cur = await conn.execute("SELECT 1 FROM kpi_definitions WHERE kpi_id = %s AND digest = %s",
                                  [k.id, self.digests.get(k.id)])
         if await cur.fetchone() is None:
@@ -285,3 +288,30 @@ class Rollup:
         for name, grp, n, d, x in await cur.fetchall():
             out[name][grp] = (n, d, x)
         return out
+
+    async def by_month(self, conn, indicators: Sequence[Kpi], group: str, months: Sequence[str],
+                       scope_pred: sql.Composable, params: dict) -> dict[str, list] | None:
+        """The dashboard's figures: numerator and denominator of each indicator per ``group``
+        (subsidiary or unit; 千人信访率 by subsidiary) and month ('2026-11'), as rows
+        (subsidiary, unit, month, numerator, denominator) with the other grouping empty; None when
+        any indicator was counted with another definition."""
+        ids = [k.id for k in indicators]
+        cur = await conn.execute("SELECT count(*) FROM kpi_definitions WHERE (kpi_id, digest) IN"
+                                 " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                                 [ids, [self.digests.get(i, "") for i in ids]])
+        if (await cur.fetchone())[0] != len(ids):
+            return None
+        staffed = [k.id for k in indicators if k.per_employees]
+        cur = await conn.execute(sql.SQL(
+            "SELECT c.kpi_id, c.dim, NULLIF(c.value, ''), to_char(c.month, 'YYYY-MM'), sum(c.numerator)::int,"
+            " sum(c.denominator)::int FROM kpi_cells c JOIN kpi_scope_classes s ON s.class_key = c.class_key"
+            " WHERE c.kpi_id = ANY(%(xf_kpis)s::text[]) AND c.month = ANY(%(xf_months)s::date[])"
+            " AND c.dim = CASE WHEN c.kpi_id = ANY(%(xf_staffed)s::text[]) THEN 'subsidiary' ELSE %(xf_dim)s END"
+            " AND {scope} GROUP BY 1, 2, 3, 4 HAVING sum(c.cases) > 0").format(scope=scope_pred),
+            {**params, "xf_kpis": ids, "xf_staffed": staffed, "xf_dim": group,
+             "xf_months": [f"{m}-01" for m in months]})
+        out: dict[str, list] = {i: [] for i in ids}
+        for kpi_id, dim, value, month, n, d in await cur.fetchall():
+            out[kpi_id].append((value if dim == "subsidiary" else None, value if dim == "unit" else None, month, n, d))
+        return out
+
