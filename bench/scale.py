@@ -239,7 +239,8 @@ def analyze(database_url: str) -> None:
     # too, which marks its pages all-visible (index-only scans skip the heap); this machine's
     # server runs with autovacuum off
     with psycopg.connect(database_url, autocommit=True) as conn:
-        for t in ("case_view", "case_deadlines", "case_scope", "timeline", "kpi_exclusions"):
+        for t in ("case_view", "case_deadlines", "case_scope", "timeline", "kpi_exclusions", "kpi_contributions",
+                  "kpi_cells", "kpi_scope_classes"):
             conn.execute(f"VACUUM (ANALYZE) reporting.{t}")
 
 

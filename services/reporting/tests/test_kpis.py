@@ -33,7 +33,7 @@ def case(n, sub, received, *, served=None, closed=None, outcome=None, ru=None, p
             "receiving_unit": f"{sub}-XFB", "received_at": datetime.fromisoformat(received + "T02:00:00+00:00"),
             "channel": "来信", "category": "申诉求决类", "issue_type": "wages", "served_on": served, "closed_on": closed,
             "outcome": outcome, "evaluation_responsible_unit": ru, "evaluation_petition_office": po,
-            "flags": list(flags), "review_level": review}
+            "flags": list(flags), "review_level": review, "person_times": 1 + n % 3}
 
 
 CASES = [
@@ -66,7 +66,7 @@ def pool(database_url):
                                                "received_at", "channel", "category", "issue_type", "served_on",
                                                "closed_on", "outcome", "evaluation_responsible_unit",
                                                "evaluation_petition_office", "flags", "review_level", "clocks_met",
-                                               "clocks_late")),
+                                               "clocks_late", "person_times")),
                      [bulk.rows({**c, **met[c["case_id"]]} for c in CASES)])
         conn.execute(bulk.insert("case_scope", ("case_id", "received_at", "receiving_unit", "responsible_unit")),
                      [bulk.rows({"case_id": c["case_id"], "received_at": c["received_at"],

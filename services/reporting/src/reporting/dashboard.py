@@ -73,25 +73,47 @@ def _month(month: str | None) -> str:
     return month
 
 
-async def _indicators(app: Reporting, conn, scope: Scope, months: list[str]) -> tuple[list[dict], dict]:
+async def _hot_issues(cur, pred: sql.Composable, params: dict) -> list[tuple]:
+    """The ten issue types with most cases received this month (%(cur)s..%(end)s), and the month before."""
+    await cur.execute(sql.SQL(
+        "SELECT v.issue_type, count(*) FILTER (WHERE (v.received_at AT TIME ZONE 'Asia/Shanghai')::date >= %(cur)s),"
+        " count(*) FILTER (WHERE (v.received_at AT TIME ZONE 'Asia/Shanghai')::date < %(cur)s)"
+        " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE v.case_no IS NOT NULL AND {}"
+        " AND (v.received_at AT TIME ZONE 'Asia/Shanghai')::date >= %(prev)s"
+        " AND (v.received_at AT TIME ZONE 'Asia/Shanghai')::date < %(end)s"
+        " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10").format(pred), params)
+    return await cur.fetchall()
+
+
+def _received(app: Reporting):
+    """An indicator dated by the day received: every registered case counts in it (its counts
+    give the volumes and the hot issues)."""
+    return next((k for k in app.kpis.kpis if k.date_basis == "received_at"), None)
+
+
+async def _indicators(app: Reporting, conn, scope: Scope,
+                      months: list[str]) -> tuple[list[dict], dict, bool]:
     """Every indicator's numerator and denominator per month of ``months`` and per unit below the
-    caller, and the volumes (件次, 人次) per month: one scan per date basis, every indicator of
-    that basis counted in it (9 indicators, 3 scans)."""
+    caller, and the volumes (件次, 人次) per month, and whether they came from the counts kept per
+    month (reporting/rollup.py). From the cases (while an indicator is being counted again for a
+    new definition): one scan per date basis, every indicator of that basis counted in it."""
     group = "subsidiary" if scope.subtree is None else "unit"
     pred, params = scope.where("s")
     for i, (lo, hi) in enumerate(_ranges(months)):
         params[f"m{i}s"], params[f"m{i}e"] = lo, hi
         params[f"m{i}s_at"], params[f"m{i}e_at"] = _midnight(lo), _midnight(hi)
-    # the indicators from the counts kept per month (reporting/rollup.py), the volumes from the
-    # cases; every indicator from the cases while one is being counted again for a new definition
     counts: dict[str, list] | None = app.rollup and await app.rollup.by_month(conn, app.kpis.kpis, group, months,
                                                                              pred, params)
-    by_basis: dict[str, list] = {}
-    for k in app.kpis.kpis if counts is None else ():
-        by_basis.setdefault(k.date_basis, []).append(k)
-    by_basis.setdefault("received_at", [])  # the volumes are counted in the received_at scan
-    counts = counts or {}
+    counted = counts is not None
     volumes: dict[str, list[int]] = {m: [0, 0] for m in months}
+    by_basis: dict[str, list] = {}
+    for k in app.kpis.kpis if not counted else ():
+        by_basis.setdefault(k.date_basis, []).append(k)
+    if counted and _received(app) is not None:
+        volumes = await app.rollup.volumes(conn, _received(app), months, pred, params)
+    else:
+        by_basis.setdefault("received_at", [])  # the volumes are counted in the received_at scan
+    counts = counts or {}
     cur = conn.cursor()
     for basis, group_kpis in by_basis.items():
         await cur.execute(combined(basis, group_kpis, pred, len(_ranges(months))), params)
@@ -128,7 +150,7 @@ async def _indicators(app: Reporting, conn, scope: Scope, months: list[str]) -> 
                        **point(n, d, grp, whole=False)} for (grp, mm), (n, d) in by_group.items() if mm == m]
                   for m in months}
         out.append({"kpi": k, "group_by": g, "months": {m: point(*by_month[m]) for m in months}, "groups": groups})
-    return out, volumes
+    return out, volumes, counted
 
 
 async def overview(app: Reporting, pool, scope: Scope, month: str | None) -> dict:
@@ -143,16 +165,12 @@ async def overview(app: Reporting, pool, scope: Scope, month: str | None) -> dic
     params.update(cur=kpis.period_range(month)[0], prev=kpis.period_range(previous)[0], end=kpis.period_range(month)[1])
     org = app.ctx.org
     async with pool.connection() as conn:
-        figures, volumes = await _indicators(app, conn, scope, [year_ago, previous, month])
+        figures, volumes, counted = await _indicators(app, conn, scope, [year_ago, previous, month])
         cur = conn.cursor()
-        await cur.execute(sql.SQL(
-            "SELECT v.issue_type, count(*) FILTER (WHERE (v.received_at AT TIME ZONE 'Asia/Shanghai')::date >= %(cur)s),"
-            " count(*) FILTER (WHERE (v.received_at AT TIME ZONE 'Asia/Shanghai')::date < %(cur)s)"
-            " FROM case_view v JOIN case_scope s ON s.case_id = v.case_id WHERE v.case_no IS NOT NULL AND {}"
-            " AND (v.received_at AT TIME ZONE 'Asia/Shanghai')::date >= %(prev)s"
-            " AND (v.received_at AT TIME ZONE 'Asia/Shanghai')::date < %(end)s"
-            " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10").format(pred), params)
-        hot = await cur.fetchall()
+        if counted and _received(app) is not None:
+            hot = await app.rollup.hot_issues(conn, _received(app), month, previous, pred, params)
+        else:
+            hot = await _hot_issues(cur, pred, params)
         lists = {}
         for name, cond in (("overdue", "d.kind = 'duty' AND d.breached_on IS NOT NULL"),
                            ("orders", "d.clock LIKE 'order:%%'")):
@@ -204,7 +222,7 @@ async def trends(app: Reporting, pool, scope: Scope, month: str | None) -> dict:
         raise NotAllowed("外部协作方请使用风险信息视图（/risk）")
     months = months_ending(_month(month))
     async with pool.connection() as conn:
-        figures, volumes = await _indicators(app, conn, scope, months)
+        figures, volumes, _ = await _indicators(app, conn, scope, months)
     return {"months": months,
             "indicators": [{"id": f["kpi"].id, "trend": [{"month": m, **f["months"][m]} for m in months]} for f in figures],
             "volumes": [{"month": m, "cases": volumes[m][0], "person_times": volumes[m][1]} for m in months]}

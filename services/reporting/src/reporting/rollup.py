@@ -38,7 +38,7 @@ _ROLLUP, _CASE = 0x78660001, 0x78660002  # advisory lock keys: the counts, one c
 # the groupings kept; the group's total is the sum of its subsidiaries' (each case has one value)
 DIMS = ("subsidiary", "unit", "channel", "category", "issue_type", "collector")
 _CONTRIBUTION = ("case_id", "kpi_id", "month", "class_key", "subsidiary", "unit", "channel", "category", "issue_type",
-                 "collector", "numerator", "denominator", "excluded")
+                 "collector", "numerator", "denominator", "excluded", "person_times")
 # a scope class: the columns of case_scope the visibility predicate reads
 _CLASS = sql.SQL("md5(ROW(s.receiving_unit, s.responsible_unit, s.accused_unit, s.involved, s.shared_with,"
                  " s.excluded)::text)::uuid")
@@ -46,7 +46,7 @@ _CLASS = sql.SQL("md5(ROW(s.receiving_unit, s.responsible_unit, s.accused_unit, 
 
 # what a case's counts are made of on its row: every column a condition may test, the groupings'
 # columns, the flags and the clocks met (and late); who may see it is case_scope's (scoped events)
-INPUTS = tuple(sorted(kpis.COLUMNS | {"case_no", "received_at", "subsidiary", "assigned_unit", "flags",
+INPUTS = tuple(sorted(kpis.COLUMNS | {"case_no", "received_at", "subsidiary", "assigned_unit", "flags", "person_times",
                                       "evaluation_responsible_unit_by", "evaluation_petition_office_by"}))
 
 
@@ -113,7 +113,7 @@ def contributions(catalogue: Catalogue, cases: sql.Composable = kpis.FROM_CASES,
     the date basis is unset, the case counts nowhere), with their scope columns."""
     return sql.SQL(
         "SELECT v.case_id, c.kpi_id, c.month, f.class_key, v.subsidiary, v.assigned_unit AS unit, v.channel,"
-        " v.category, v.issue_type, c.collector, c.numerator, c.denominator, c.excluded,"
+        " v.category, v.issue_type, c.collector, c.numerator, c.denominator, c.excluded, v.person_times,"
         " s.receiving_unit, s.responsible_unit, s.accused_unit, s.involved, s.shared_with, s.excluded AS scope_excluded"
         " FROM {cases} CROSS JOIN LATERAL ({facts}) f CROSS JOIN LATERAL (VALUES {rows})"
         " AS c (kpi_id, month, collector, numerator, denominator, excluded)"
@@ -126,10 +126,10 @@ def _cells(source: str, catalogue: Catalogue, signed: bool,
            where: sql.Composable = sql.SQL("true")) -> sql.Composable:
     """The cells' sums of the rows of ``source`` (with a ``sign`` column when ``signed``)."""
     sign = sql.SQL("c.sign") if signed else sql.SQL("1")
-    sums = sql.SQL(", ").join(sql.SQL("sum({s} * c.{col})::int AS {col}").format(s=sign, col=sql.Identifier(col))
-                              for col in ("numerator", "denominator", "excluded"))
-    having = (sql.SQL(" HAVING sum(c.sign) <> 0 OR sum(c.sign * c.numerator) <> 0"
-                      " OR sum(c.sign * c.denominator) <> 0 OR sum(c.sign * c.excluded) <> 0") if signed else sql.SQL(""))
+    sums = sql.SQL(", ").join(sql.SQL("sum({s} * c.{col})::bigint AS {col}").format(s=sign, col=sql.Identifier(col))
+                              for col in ("numerator", "denominator", "excluded", "person_times"))
+    having = (sql.SQL(" HAVING sum(c.sign) <> 0 OR sum(c.sign * c.numerator) <> 0 OR sum(c.sign * c.denominator) <> 0"
+                      " OR sum(c.sign * c.excluded) <> 0 OR sum(c.sign * c.person_times) <> 0") if signed else sql.SQL(""))
     rated = [k.id for k in catalogue.kpis if k.evaluation]
     # 千人信访率 is read by subsidiary (or for the whole scope) only: its other groupings are not kept
     staffed = [k.id for k in catalogue.kpis if k.per_employees]
@@ -147,7 +147,7 @@ def _cells(source: str, catalogue: Catalogue, signed: bool,
 
 _ADD_CELLS = (" ON CONFLICT (kpi_id, dim, month, value, class_key) DO UPDATE SET cases = k.cases + EXCLUDED.cases,"
               " numerator = k.numerator + EXCLUDED.numerator, denominator = k.denominator + EXCLUDED.denominator,"
-              " excluded = k.excluded + EXCLUDED.excluded")
+              " excluded = k.excluded + EXCLUDED.excluded, person_times = k.person_times + EXCLUDED.person_times")
 _NEW_CLASSES = ("INSERT INTO kpi_scope_classes (class_key, receiving_unit, responsible_unit, accused_unit, involved,"
                 " shared_with, excluded) SELECT DISTINCT ON (class_key) class_key, receiving_unit, responsible_unit,"
                 " accused_unit, involved, shared_with, scope_excluded FROM {} n WHERE NOT EXISTS"
@@ -305,13 +305,41 @@ class Rollup:
         cur = await conn.execute(sql.SQL(
             "SELECT c.kpi_id, c.dim, NULLIF(c.value, ''), to_char(c.month, 'YYYY-MM'), sum(c.numerator)::int,"
             " sum(c.denominator)::int FROM kpi_cells c JOIN kpi_scope_classes s ON s.class_key = c.class_key"
-            " WHERE c.kpi_id = ANY(%(xf_kpis)s::text[]) AND c.month = ANY(%(xf_months)s::date[])"
-            " AND c.dim = CASE WHEN c.kpi_id = ANY(%(xf_staffed)s::text[]) THEN 'subsidiary' ELSE %(xf_dim)s END"
-            " AND {scope} GROUP BY 1, 2, 3, 4 HAVING sum(c.cases) > 0").format(scope=scope_pred),
-            {**params, "xf_kpis": ids, "xf_staffed": staffed, "xf_dim": group,
+            " WHERE c.kpi_id = ANY(%(xf_kpis)s::text[]) AND c.dim = ANY(%(xf_dims)s::text[])"
+            " AND c.month = ANY(%(xf_months)s::date[]) AND {scope} GROUP BY 1, 2, 3, 4 HAVING sum(c.cases) > 0"
+        ).format(scope=scope_pred),
+            {**params, "xf_kpis": ids, "xf_dims": sorted({group, "subsidiary"}),
              "xf_months": [f"{m}-01" for m in months]})
         out: dict[str, list] = {i: [] for i in ids}
         for kpi_id, dim, value, month, n, d in await cur.fetchall():
-            out[kpi_id].append((value if dim == "subsidiary" else None, value if dim == "unit" else None, month, n, d))
+            if dim == ("subsidiary" if kpi_id in staffed else group):
+                out[kpi_id].append((value if dim == "subsidiary" else None, value if dim == "unit" else None, month, n, d))
         return out
+
+    async def volumes(self, conn, k: Kpi, months: Sequence[str], scope_pred: sql.Composable,
+                      params: dict) -> dict[str, list[int]]:
+        """件次 and 人次 per month ('2026-11'), from the counts of ``k`` (an indicator dated by the day
+        received: every registered case counts in it, whatever its conditions)."""
+        cur = await conn.execute(sql.SQL(
+            "SELECT to_char(c.month, 'YYYY-MM'), sum(c.cases)::int, sum(c.person_times)::int FROM kpi_cells c"
+            " JOIN kpi_scope_classes s ON s.class_key = c.class_key WHERE c.kpi_id = %(xf_kpi)s"
+            " AND c.dim = 'subsidiary' AND c.month = ANY(%(xf_months)s::date[]) AND {scope} GROUP BY 1"
+        ).format(scope=scope_pred), {**params, "xf_kpi": k.id, "xf_months": [f"{m}-01" for m in months]})
+        out = {m: [0, 0] for m in months}
+        for month, cases, person_times in await cur.fetchall():
+            out[month] = [cases, person_times]
+        return out
+
+    async def hot_issues(self, conn, k: Kpi, month: str, previous: str, scope_pred: sql.Composable,
+                         params: dict) -> list[tuple]:
+        """The ten issue types with most cases received in ``month`` (and their count the month
+        before), from the counts of ``k`` (dated by the day received)."""
+        cur = await conn.execute(sql.SQL(
+            "SELECT NULLIF(c.value, ''), coalesce(sum(c.cases) FILTER (WHERE c.month = %(xf_cur)s), 0)::int,"
+            " coalesce(sum(c.cases) FILTER (WHERE c.month = %(xf_prev)s), 0)::int FROM kpi_cells c"
+            " JOIN kpi_scope_classes s ON s.class_key = c.class_key WHERE c.kpi_id = %(xf_kpi)s"
+            " AND c.dim = 'issue_type' AND c.month = ANY(ARRAY[%(xf_cur)s, %(xf_prev)s]::date[]) AND {scope}"
+            " GROUP BY 1 HAVING sum(c.cases) > 0 ORDER BY 2 DESC, 1 LIMIT 10"
+        ).format(scope=scope_pred), {**params, "xf_kpi": k.id, "xf_cur": f"{month}-01", "xf_prev": f"{previous}-01"})
+        return await cur.fetchall()
 

@@ -40,6 +40,7 @@ CREATE TABLE kpi_contributions (
     numerator   smallint NOT NULL,
     denominator smallint NOT NULL,
     excluded    smallint NOT NULL,        -- in the denominator but for an approved exclusion
+    person_times integer NOT NULL,        -- the case's 人次 (the volumes beside the indicators)
     PRIMARY KEY (case_id, kpi_id)
 );
 
@@ -55,5 +56,6 @@ CREATE TABLE kpi_cells (
     numerator   integer NOT NULL,
     denominator integer NOT NULL,
     excluded    integer NOT NULL,
+    person_times bigint NOT NULL,
     PRIMARY KEY (kpi_id, dim, month, value, class_key)
 );
