@@ -208,3 +208,10 @@ def test_counts_made_with_another_definition_are_not_read(cases):
         figures, answer = asyncio.run(run(other))
         assert figures is not None and answer == direct
         assert ROLLUP.ensure(conn) == ["satisfaction"] and ROLLUP.ensure(conn) == []
+
+
+def test_a_definition_whose_value_would_read_as_a_parameter_is_refused():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="may not contain %"):
+        kpis.Condition.model_validate({"field": "outcome", "in": ["100%"]})

@@ -54,6 +54,11 @@ class Condition(BaseModel):
         for clock in (self.clock_met, self.clock_on_time):
             if clock is not None and not CLOCK.match(clock):
                 raise ValueError(f"bad clock name {clock!r}")
+        # values become SQL literals in statements that also carry %s parameters (kpis.query,
+        # reporting/rollup.py): a % in one would be read as a parameter
+        for value in [*(self.in_ or ()), *(self.not_in or ()), self.flag or "", self.no_flag or ""]:
+            if "%" in value:
+                raise ValueError(f"a condition's value may not contain %: {value!r}")
         return self
 
     def sql(self) -> sql.Composable:
