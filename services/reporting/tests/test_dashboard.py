@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from reporting import dashboard, usecases
+from reporting import dashboard, kpis, usecases
 from reporting.rollup import Rollup
 
 from .test_kpis import CATALOGUE, HQ, ORG, S2, nd, pool  # noqa: F401 - the fixed case set and its fixture
@@ -90,3 +90,26 @@ def test_a_month_in_bad_shape_is_refused(pool):  # noqa: F811
 
     with pytest.raises(Invalid):
         run(pool, dashboard.overview, HQ, "2026-13")
+
+
+def test_the_hot_issues_come_from_an_indicator_kept_by_issue_type(pool):  # noqa: F811
+    # 千人信访率 first in the catalogue: its counts are kept by subsidiary only, so they cannot
+    # give the hot issues; the next indicator dated by the day received does
+    from backbone.db import open_async_pool
+
+    first = kpis.Catalogue(kpis=sorted(CATALOGUE.kpis, key=lambda k: not k.per_employees))
+    assert first.kpis[0].per_employees
+    database_url, schema = pool
+
+    async def go(rollup):
+        p = await open_async_pool(database_url, schema, 2)
+        a = SimpleNamespace(kpis=first, ctx=SimpleNamespace(org=ORG), issue_names={"wages": "工资待遇"},
+                            trace_ui=None, traces_dir=None, rollup=rollup)
+        try:
+            return await dashboard.overview(a, p, HQ, "2026-11")
+        finally:
+            await p.close()
+
+    counted, direct = asyncio.run(go(Rollup(first))), asyncio.run(go(None))
+    assert counted["hot_issues"] == direct["hot_issues"] and counted["hot_issues"]
+    assert counted["volumes"] == direct["volumes"]

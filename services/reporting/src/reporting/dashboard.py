@@ -86,9 +86,10 @@ async def _hot_issues(cur, pred: sql.Composable, params: dict) -> list[tuple]:
 
 
 def _received(app: Reporting):
-    """An indicator dated by the day received: every registered case counts in it (its counts
-    give the volumes and the hot issues)."""
-    return next((k for k in app.kpis.kpis if k.date_basis == "received_at"), None)
+    """An indicator dated by the day received and kept by every grouping (not 千人信访率, kept by
+    subsidiary only): every registered case counts in it, so its counts give the volumes and the
+    hot issues."""
+    return next((k for k in app.kpis.kpis if k.date_basis == "received_at" and not k.per_employees), None)
 
 
 async def _indicators(app: Reporting, conn, scope: Scope,
