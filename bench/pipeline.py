@@ -295,6 +295,7 @@ def main() -> None:
     ap.add_argument("--env", action="append", default=[], help="XF_NAME=value given to every service (experiments)")
     ap.add_argument("--only", default="baselines,registrations,steady,ramp,restart,rebuild",
                     help="comma-separated sections to run")
+    ap.add_argument("--keep-database", action="store_true", help="leave the run's database behind (its name on stderr)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     if args.quick:
@@ -438,7 +439,10 @@ def main() -> None:
         finally:
             stack.stop()
     finally:
-        drop_database(DEFAULT_PG, name)
+        if args.keep_database:
+            log("database kept:", db)
+        else:
+            drop_database(DEFAULT_PG, name)
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(out, ensure_ascii=False, indent=2))
 
