@@ -163,7 +163,7 @@ def test_supervised_system_survives_services_and_the_broker_being_killed_under_l
             (list(acked.values()),),
         ).fetchall()
         odd = conn.execute(
-            "SELECT case_id, array_agg(type || ':' || coalesce(detail->>'clock', '') ORDER BY occurred_at) FROM reporting.timeline"
+            "SELECT case_id, array_agg(type || ':' || coalesce(body::json->'data'->>'clock', '') ORDER BY occurred_at) FROM reporting.timeline"
             " WHERE case_id = ANY(%s::uuid[]) GROUP BY case_id HAVING count(*) <> 6", (list(acked.values()),)).fetchall()
     assert sorted({n for (n,) in per_case}) == [6], odd  # nothing applied twice, nothing caused twice
 
@@ -181,7 +181,8 @@ def test_reporting_rebuilt_from_the_event_stores_equals_what_its_consumer_built(
                 "SELECT to_jsonb(v) - 'updated_at' FROM reporting.case_view v ORDER BY case_id").fetchall()
             rest = [conn.execute(q).fetchall() for q in (
                 "SELECT * FROM reporting.case_deadlines ORDER BY case_id, clock",
-                "SELECT event_id, case_id, type, version, detail FROM reporting.timeline ORDER BY event_id",
+                # the event as it arrived: the broker's bytes live, the store's text rebuilt; one value
+                "SELECT event_id, case_id, type, version, detail, body::jsonb FROM reporting.timeline ORDER BY event_id",
                 "SELECT * FROM reporting.alerts ORDER BY alert_id",
                 "SELECT * FROM reporting.case_scope ORDER BY case_id",
                 # the indicators' counts: kept case by case by the live projector, counted whole by

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from backbone import contracts as ev
 from backbone.envelope import SYSTEM, Actor, new_envelope
-from reporting.projection import apply, status
+from reporting.projection import apply, status, timeline_detail
 
 REGISTERED = ev.PetitionRegistered(case_id="c", case_no="XF-2026-000007", channel="来信",
                                 received_at=datetime(2026, 11, 20, 1, tzinfo=UTC), receiving_unit="S1-XFB",
@@ -58,7 +58,10 @@ def test_an_older_routing_event_never_moves_the_case_back():
 def test_the_timeline_and_the_view_never_hold_sealed_text():
     report, _ = fold([env(REGISTERED), env(ev.CaseRejected(case_id="c", unit="S1-JW", reason_sealed="SEALED-REASON",
                                                         rejected_on=date(2026, 11, 22)), 2)])
-    text = json.dumps([report.view, report.new_timeline], default=str)
+    # the view and what each line shows; a line keeps its event whole, sealed fields as sealed
+    # (ciphertext: reporting holds no key), to fold the case again (as_of)
+    shown = [{k: v for k, v in t.items() if k != "body"} | {"detail": timeline_detail(t)} for t in report.new_timeline]
+    text = json.dumps([report.view, shown], default=str)
     for secret in ("SEALED-SUMMARY", "SEALED-NAMES", "SEALED-REASON"):
         assert secret not in text
     assert report.new_timeline[0]["trace_id"] == "1" * 32 and report.new_timeline[0]["actor_role"] == "registrar"
@@ -114,7 +117,7 @@ def test_the_stage_follows_the_case_through_its_life_and_never_moves_back():
     assert v["review_level"] == "复查" and v["reviewing_unit"] == "HQ-XFB" and v["first_unit"] == "S1-HR"
     late, _ = apply(report, life[3])  # a late copy of an earlier supervision event
     assert late.view["stage"] == "final"
-    assert "SEALED-OPINION" not in json.dumps([report.view, report.new_timeline], default=str)
+    assert "SEALED-OPINION" not in json.dumps([report.view, [timeline_detail(t) for t in report.new_timeline]], default=str)
 
 
 def test_a_clock_that_starts_again_starts_afresh_but_an_early_outcome_is_kept():
@@ -145,10 +148,13 @@ def test_the_timeline_shows_every_event_without_its_sealed_text():
     joint = env(ev.JointHandlingSet(case_id="c", lead_unit="S1-HR", on=D,
                                     subtasks=[ev.Subtask(unit="S1-SB", task_sealed="SEALED-TASK", due_on=D)]), 3)
     report, _ = fold([env(REGISTERED), joint])
-    line = report.new_timeline[-1]
-    assert line["detail"]["subtasks"] == [{"unit": "S1-SB", "due_on": "2026-11-21"}]
-    assert "SEALED-TASK" not in json.dumps(report.new_timeline, default=str)
-    assert "receipt_code_hash" not in report.new_timeline[0]["detail"]
+    shown = [timeline_detail(t) for t in report.new_timeline]  # derived from the event each line keeps
+    assert shown[-1]["subtasks"] == [{"unit": "S1-SB", "due_on": "2026-11-21"}]
+    assert "SEALED-TASK" not in json.dumps(shown, default=str)
+    assert "receipt_code_hash" not in shown[0]
+    assert "SEALED-TASK" in report.new_timeline[-1]["body"]  # the event whole (sealed: reporting holds no key)
+    # rows written before migration 0013 show the detail they kept
+    assert timeline_detail({"detail": {"flag": "repeat"}, "body": report.new_timeline[0]["body"]}) == {"flag": "repeat"}
 
 
 def test_sharing_is_right_whatever_order_routing_events_reach_reporting():

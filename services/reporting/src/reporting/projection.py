@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 
 from backbone import contracts as ev
 from backbone.envelope import Envelope
@@ -79,12 +78,22 @@ def _sealed_list_fields(d: dict) -> dict:
 
 
 def timeline_row(env: Envelope) -> dict[str, Any]:
+    raw = env.raw or env.encode()
     return {
         "event_id": env.id, "case_id": env.subject, "source": env.producer, "type": env.type,
         "version": env.sequence, "occurred_at": env.time, "actor_role": env.actor.role,
-        "actor_unit": env.actor.unit, "trace_id": trace_id(env.traceparent), "detail": shown(env.payload),
-        "body": orjson.Fragment(env.raw or env.encode()),  # the whole event, for time travel (as_of)
+        "actor_unit": env.actor.unit, "trace_id": trace_id(env.traceparent),
+        # the whole event, as its store holds it: for time travel (as_of) and for what a line shows
+        "body": raw.decode() if isinstance(raw, bytes) else raw,
     }
+
+
+def timeline_detail(row: dict[str, Any]) -> dict[str, Any]:
+    """What a timeline line shows: the row's own ``detail`` (rows written before 0013), else derived
+    from the event it keeps."""
+    if row.get("detail") is not None:
+        return row["detail"]
+    return shown(Envelope.decode(row["body"]).payload) if row.get("body") else {}
 
 
 def _alert(env: Envelope, kind: str, unit: str, message: str, key: str | None = None) -> tuple[ev.AlertRaised, dict]:

@@ -24,7 +24,7 @@ DEFAULTS = {"routing_version": 0, "supervision_version": 0, "urgent": False, "th
             "extended": False, "orders": 0, "person_times": 1, "declared_truthful": False, "shares": {},
             "clocks_met": [], "clocks_late": []}
 TIMELINE = ("event_id", "case_id", "source", "type", "version", "occurred_at", "actor_role", "actor_unit", "trace_id",
-            "detail", "body")
+            "body")  # a line's detail is derived from its body when read (migration 0013)
 ALERT = ("alert_id", "kind", "unit", "case_id", "raised_at", "message")
 
 _VIEW = bulk.insert("case_view", VIEW, bulk.update_all(("case_id",), VIEW))

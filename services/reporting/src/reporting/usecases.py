@@ -148,6 +148,13 @@ async def cases(app: Reporting, pool, scope: Scope, status_: str | None, subsidi
             "next": next_cursor(rows, limit, lambda r: (r["received_at"], r["case_id"]))}
 
 
+def _line(row: dict) -> dict:
+    """A timeline row as a case shows it: what the event says, without the event itself."""
+    out = {k: v for k, v in row.items() if k != "body"}
+    out["detail"] = projection.timeline_detail(row)
+    return out
+
+
 async def case(app: Reporting, pool, case_id: str, scope: Scope, as_of: datetime | None = None) -> dict:
     if as_of is not None:
         return await case_as_of(app, pool, case_id, scope, as_of)
@@ -167,17 +174,17 @@ async def case(app: Reporting, pool, case_id: str, scope: Scope, as_of: datetime
                           " WHERE case_id = %s ORDER BY starts_on NULLS LAST, clock", (case_id,))
         deadlines = await cur.fetchall()
         await cur.execute("SELECT event_id::text, source, type, version, occurred_at, recorded_at, actor_role,"
-                          " actor_unit, trace_id, detail FROM timeline WHERE case_id = %s"
+                          " actor_unit, trace_id, detail, body FROM timeline WHERE case_id = %s"
                           " ORDER BY occurred_at, source, version", (case_id,))
-        timeline = [t for t in await cur.fetchall()
-                    if t["type"] != "petition.flagged.v1" or scope.flags([(t["detail"] or {}).get("flag")])]
+        timeline = [t for t in map(_line, await cur.fetchall())
+                    if t["type"] != "petition.flagged.v1" or scope.flags([t["detail"].get("flag")])]
         await cur.execute("SELECT alert_id::text, kind, unit, raised_at, message, state FROM alerts WHERE case_id = %s"
                           " ORDER BY raised_at", (case_id,))
         # a 信访老户 warning only for the roles that may see identities (reporting.alerting)
         alerts = [a for a in await cur.fetchall() if scope.identity or a["kind"] not in IDENTITY_FLAGS]
     fields = scope.shared_fields(row["xf_shared"])
     if fields is not None:  # a party: its own dealings with the case, the deadlines if shared, no alerts
-        timeline = [t for t in timeline if t["type"] in PARTY_EVENTS and (t["detail"] or {}).get("party") == scope.party]
+        timeline = [t for t in timeline if t["type"] in PARTY_EVENTS and t["detail"].get("party") == scope.party]
         return {**for_party(_summary(app, row, scope), fields, scope.party),
                 "deadlines": deadlines if "deadlines" in fields else [], "timeline": timeline, "alerts": []}
     return {**_summary(app, row, scope), "deadlines": deadlines, "timeline": timeline, "alerts": alerts}
@@ -362,7 +369,7 @@ async def case_as_of(app: Reporting, pool, case_id: str, scope: Scope, as_of: da
                           {**params, "id": case_id})
         if await cur.fetchone() is None:
             raise case_not_found(case_id)
-        await cur.execute("SELECT body::text AS body FROM timeline WHERE case_id = %s AND occurred_at <= %s"
+        await cur.execute("SELECT body FROM timeline WHERE case_id = %s AND occurred_at <= %s"
                           " AND body IS NOT NULL ORDER BY occurred_at, source, version", (case_id, as_of))
         bodies = [r["body"] for r in await cur.fetchall()]
     report = None
@@ -372,8 +379,8 @@ async def case_as_of(app: Reporting, pool, case_id: str, scope: Scope, as_of: da
         raise NotFound("该时刻之前案件尚未登记", case_id=case_id, as_of=as_of.isoformat())
     row = {**{c: None for c in store.VIEW}, **store.DEFAULTS, **report.view, "case_id": case_id, "xf_shared": None}
     timeline = [{k: t[k] for k in ("event_id", "source", "type", "version", "occurred_at", "actor_role", "actor_unit",
-                                   "trace_id", "detail")} for t in report.new_timeline]
-    timeline = [t for t in timeline if t["type"] != "petition.flagged.v1" or scope.flags([(t["detail"] or {}).get("flag")])]
+                                   "trace_id")} | {"detail": projection.timeline_detail(t)} for t in report.new_timeline]
+    timeline = [t for t in timeline if t["type"] != "petition.flagged.v1" or scope.flags([t["detail"].get("flag")])]
     deadlines = [{"clock": clock, **{k: d.get(k) for k in ("kind", "unit", "starts_on", "due_on", "rolled_from", "basis",
                                                            "met_on", "late", "paused_on", "breached_on", "cancelled_on",
                                                            "extended_days")}} for clock, d in report.deadlines.items()]
