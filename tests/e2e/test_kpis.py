@@ -63,7 +63,12 @@ def test_any_case_as_it_stood_at_a_past_moment(api, petition):
     from datetime import timedelta
 
     case_id = ok(api.register(petition()), 201)["case_id"]
-    before = api.case_in_reporting(case_id, "demo-s1-handler", want=lambda c: c["status"] == "accepted")
+    def settled(c):  # accepted, its clocks set and the acceptance notice met: nothing more comes by itself
+        clocks = {d["clock"]: d for d in c["deadlines"]}
+        return (c["status"] == "accepted" and "handling" in clocks
+                and (clocks.get("acceptance_notice") or {}).get("met_on") is not None)
+
+    before = api.case_in_reporting(case_id, "demo-s1-handler", want=settled)
     moment = datetime.now(CHINA).isoformat()
     ok(api.call("routing", "POST", f"/cases/{case_id}/transfer", "demo-s1-handler",
                 json={"unit": "S1-U1", "mode": "交办", "reason": "由站段直接办理",

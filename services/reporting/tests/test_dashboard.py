@@ -78,11 +78,11 @@ def test_every_indicator_agrees_with_the_kpi_api(pool, scope, group):  # noqa: F
 def test_volumes_and_hot_issues_in_scope(pool):  # noqa: F811
     hq = run(pool, dashboard.overview, HQ, "2026-11")
     s2 = run(pool, dashboard.overview, S2, "2026-11")
-    assert [v["cases"] for v in hq["volumes"]] == [1, 1, 5]  # 2025-11, 2026-10, 2026-11 of the fixed set
+    assert [v["cases"] for v in hq["volumes"]] == [1, 1, 7]  # 2025-11, 2026-10, 2026-11 of the fixed set
     assert [v["cases"] for v in s2["volumes"]] == [0, 0, 1]
-    assert hq["hot_issues"] == [{"issue_type": "wages", "issue_name": "工资待遇", "cases": 5, "previous": 1}]
+    assert hq["hot_issues"] == [{"issue_type": "wages", "issue_name": "工资待遇", "cases": 7, "previous": 1}]
     t = run(pool, dashboard.trends, HQ, "2026-11")
-    assert sum(v["cases"] for v in t["volumes"]) == 7
+    assert sum(v["cases"] for v in t["volumes"]) == 9
 
 
 def test_a_month_in_bad_shape_is_refused(pool):  # noqa: F811

@@ -43,6 +43,7 @@ class Condition(BaseModel):
     no_flag: str | None = None
     clock_met: str | None = None
     clock_on_time: str | None = None
+    clock_due: str | None = None  # the clock fell due: met (on time or late), or past its day unmet
 
     @model_validator(mode="after")
     def _known(self) -> Condition:
@@ -51,7 +52,7 @@ class Condition(BaseModel):
                 raise ValueError(f"unknown column {name!r}; one of {sorted(COLUMNS)}")
         if self.field is not None and (self.in_ is None) == (self.not_in is None):
             raise ValueError("a field condition needs `in` or `not_in`")
-        for clock in (self.clock_met, self.clock_on_time):
+        for clock in (self.clock_met, self.clock_on_time, self.clock_due):
             if clock is not None and not CLOCK.match(clock):
                 raise ValueError(f"bad clock name {clock!r}")
         # values become SQL literals in statements that also carry %s parameters (kpis.query,
@@ -76,6 +77,9 @@ class Condition(BaseModel):
             return sql.SQL("{} = ANY(v.flags)").format(sql.Literal(self.flag))
         if self.no_flag:
             return sql.SQL("NOT {} = ANY(v.flags)").format(sql.Literal(self.no_flag))
+        if self.clock_due:  # 及时 + 超期 + 超期未办: met whenever, or breached and still open
+            return sql.SQL("({c} = ANY(v.clocks_met) OR {c} = ANY(v.clocks_overdue))").format(
+                c=sql.Literal(self.clock_due))
         clock = self.clock_met or self.clock_on_time
         if clock:  # the case's row lists its clocks met and met late (reporting/store.clocks)
             met = sql.SQL("{} = ANY(v.clocks_met)").format(sql.Literal(clock))

@@ -45,14 +45,15 @@ _CLASS = sql.SQL("md5(ROW(s.receiving_unit, s.responsible_unit, s.accused_unit, 
 
 
 # what a case's counts are made of on its row: every column a condition may test, the groupings'
-# columns, the flags and the clocks met (and late); who may see it is case_scope's (scoped events)
+# columns, the flags and the clocks met (and late) or overdue; who may see it is case_scope's (scoped events)
 INPUTS = tuple(sorted(kpis.COLUMNS | {"case_no", "received_at", "subsidiary", "assigned_unit", "flags", "person_times",
                                       "evaluation_responsible_unit_by", "evaluation_petition_office_by"}))
 
 
 def inputs(view: dict, clocks: dict) -> tuple:
     """Pure: what a case's counts depend on among its row's values (``clocks``: store.clocks)."""
-    return (*(view.get(c) for c in INPUTS), tuple(clocks["clocks_met"]), tuple(clocks["clocks_late"]))
+    return (*(view.get(c) for c in INPUTS), tuple(clocks["clocks_met"]), tuple(clocks["clocks_late"]),
+            tuple(clocks["clocks_overdue"]))
 
 
 def digest(k: Kpi) -> str:

@@ -16,13 +16,13 @@ VIEW = ("case_id", "case_no", "channel", "received_at", "receiving_unit", "subsi
         "closed_on", "outcome", "evaluation_petition_office", "evaluation_petition_office_by",
         "evaluation_responsible_unit", "evaluation_responsible_unit_by", "review_level", "reviewing_unit",
         "final_on", "orders", "visitor_count", "person_times", "declared_truthful", "guidance", "shares", "clocks_met",
-        "clocks_late")
+        "clocks_late", "clocks_overdue")
 DEADLINE = ("case_id", "clock", "kind", "unit", "starts_on", "due_on", "rolled_from", "basis", "met_on", "late",
             "paused_on", "breached_on", "cancelled_on", "extended_days")
 # columns with a NOT NULL default: a row is written whole, so an unset one is written as its default
 DEFAULTS = {"routing_version": 0, "supervision_version": 0, "urgent": False, "threat": False, "flags": [], "moves": 0,
             "extended": False, "orders": 0, "person_times": 1, "declared_truthful": False, "shares": {},
-            "clocks_met": [], "clocks_late": []}
+            "clocks_met": [], "clocks_late": [], "clocks_overdue": []}
 TIMELINE = ("event_id", "case_id", "source", "type", "version", "occurred_at", "actor_role", "actor_unit", "trace_id",
             "body")  # a line's detail is derived from its body when read (migration 0013)
 ALERT = ("alert_id", "kind", "unit", "case_id", "raised_at", "message")
@@ -49,9 +49,12 @@ def from_rows(views: list[tuple], deadlines: list[tuple]) -> dict[str, CaseRepor
 
 
 def clocks(deadlines: dict[str, dict]) -> dict[str, list[str]]:
-    """The clocks met, and those met late, as the case's row keeps them for the indicators (pure)."""
+    """The clocks met, those met late, and those past their day and not met (breached, not
+    cancelled), as the case's row keeps them for the indicators (pure)."""
     met = sorted(c for c, d in deadlines.items() if d.get("met_on") is not None)
-    return {"clocks_met": met, "clocks_late": [c for c in met if deadlines[c].get("late")]}
+    overdue = sorted(c for c, d in deadlines.items() if d.get("met_on") is None and d.get("breached_on") is not None
+                     and d.get("cancelled_on") is None)
+    return {"clocks_met": met, "clocks_late": [c for c in met if deadlines[c].get("late")], "clocks_overdue": overdue}
 
 
 def save(reports: Sequence[CaseReport]) -> list[tuple[str, list[str]]]:
