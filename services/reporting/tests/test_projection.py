@@ -198,3 +198,17 @@ def test_only_a_change_of_what_an_indicator_counts_recounts_the_case():
     assert projector.after({"c": registered}, []) == []
     projector._inputs = {}
     assert projector.after({"c": registered}, [])  # a case not counted before
+
+
+def test_a_new_answer_after_rehandling_is_evaluated_afresh():
+    served = sup(ev.ReplyServed(case_id="c", draft=1, served_on=D, method="当面", receipt="签收"), 5)
+    graded = sup(ev.EvaluationRecorded(case_id="c", target="responsible_unit", grade="不满意", via="查询码",
+                                       collected_by="petitioner", on=D), 6)
+    again = sup(ev.ReplyServed(case_id="c", draft=2, served_on=date(2026, 12, 20), method="当面", receipt="签收"), 8)
+    report, _ = fold([env(REGISTERED), served, graded])
+    assert report.view["evaluation_responsible_unit"] == "不满意"
+    report, _ = apply(report, again)
+    assert report.view["evaluation_responsible_unit"] is None and report.view["evaluation_responsible_unit_by"] is None
+    assert report.view["served_on"] == date(2026, 12, 20)
+    late, _ = apply(report, served)  # a late copy of the first answer changes nothing
+    assert late.view["evaluation_responsible_unit"] is None

@@ -60,6 +60,9 @@ def stage_label(view: dict[str, Any]) -> str:
     return STAGE_LABEL.get(s) or STATUS_LABEL.get(s, s)
 
 
+_NO_EVALUATION = {f"evaluation_{t}{by}": None for t in ("petition_office", "responsible_unit") for by in ("", "_by")}
+
+
 def trace_id(traceparent: str | None) -> str | None:
     parts = (traceparent or "").split("-")
     return parts[1] if len(parts) == 4 else None
@@ -232,8 +235,12 @@ def apply(report: CaseReport | None, env: Envelope) -> tuple[CaseReport, list[ev
                 raise_alert("untouched", view.get("assigned_unit"), "案件超过一半办理期限没有办理进展记录", key=p.clock)
             case ev.ReplyServed():
                 view.update(served_on=p.served_on)
+                if newer:  # a new answer (重新办理) is evaluated afresh, as supervision's case is
+                    view.update(_NO_EVALUATION)
             case ev.AgreementSigned():
                 view.update(served_on=p.signed_on, agreement=p.kind)
+                if newer:
+                    view.update(_NO_EVALUATION)
             case ev.CaseClosed():
                 view.update(closed_on=p.on, outcome=p.outcome)
             case ev.EvaluationRecorded():
