@@ -60,6 +60,16 @@ def log(*a) -> None:
 # -- load generators ---------------------------------------------------------------------------------
 
 
+def cpu_speed() -> float:
+    """Seconds one core takes for a fixed pure-Python loop (20 million additions): these machines'
+    speed varies by half or more between sittings, so figures are compared with it beside them."""
+    t = time.perf_counter()
+    s = 0
+    for i in range(20_000_000):
+        s += i
+    return round(time.perf_counter() - t, 2)
+
+
 def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
     cmd = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     if script:
@@ -132,10 +142,10 @@ WANTED = ("case.assigned.v1", "deadline.set.v1:acceptance_notice", "deadline.set
 LAG = """
 WITH a AS (SELECT * FROM json_to_recordset(%s::json) AS a(case_id uuid, acked float8))
 SELECT a.case_id, extract(epoch FROM max(t.recorded_at)) * 1000 - a.acked * 1000 AS lag_ms,
-       count(DISTINCT t.type || coalesce(':' || (t.detail->>'clock'), '')) AS parts,
+       count(DISTINCT t.type || coalesce(':' || (t.body::json->'data'->>'clock'), '')) AS parts,
        extract(epoch FROM max(t.recorded_at) - min(e.occurred_at)) * 1000 AS server_lag_ms
   FROM a LEFT JOIN reporting.timeline t ON t.case_id = a.case_id AND (t.type = 'case.assigned.v1'
-       OR (t.type = 'deadline.set.v1' AND t.detail->>'clock' IN ('acceptance_notice', 'handling')))
+       OR (t.type = 'deadline.set.v1' AND t.body::json->'data'->>'clock' IN ('acceptance_notice', 'handling')))
   LEFT JOIN intake.events e ON e.stream_id = a.case_id::text AND e.version = 1
  GROUP BY a.case_id, a.acked
 """
@@ -175,8 +185,11 @@ def drained(db: str) -> bool:
     return applied >= produced
 
 
-CONSUMES = {"intake.scope": ("routing",), "routing.router": ("intake",), "supervision.clocks": ("intake", "routing"),
-            "reporting.projector": ("intake", "routing", "supervision")}
+# each consumer and the stores whose events it reads (at least: the detector also reads supervision's
+# milestones, a part of its store)
+CONSUMES = {"intake.detector": ("intake", "routing"), "routing.router": ("intake",),
+            "supervision.clocks": ("intake", "routing"), "reporting.projector": ("intake", "routing", "supervision"),
+            "reporting.warnings": ("intake", "supervision")}
 
 
 def relay_epochs(db: str) -> set[str]:
@@ -304,6 +317,7 @@ def main() -> None:
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not installed: run ./dev bench (it installs wrk from Debian)")
     out: dict = {"machine": f"{os.cpu_count()} cores; PostgreSQL, the broker, the services and the load generator share them",
+                 "python_loop_s_before": cpu_speed(),
                  "load_generator": f"wrk -t{THREADS} -c{CONNECTIONS} (closed loop); bench/load/open_loop.py (open loop, fixed schedule)"}
     name = f"xf_bench_{uuid.uuid4().hex[:8]}"
     db = ensure_database(DEFAULT_PG, name)
@@ -411,6 +425,11 @@ def main() -> None:
                 wrk(api + "/petitions", 10, LOAD / "register.lua")
                 wait_until(lambda: drained(db), 600, "the pipeline to drain")
             if "restart" in only:
+                with psycopg.connect(db) as conn:
+                    missing = [c for c in CONSUMES if not conn.execute(
+                        f"SELECT 1 FROM {c.split('.')[0]}.consumer_positions WHERE consumer = %s LIMIT 1", (c,)).fetchone()]
+                if missing:  # a consumer renamed or gone: its catch-up would be waited for in vain
+                    raise SystemExit(f"bench/pipeline.py CONSUMES names consumers that never ran: {missing}")
                 counts, before = store_counts(db), relay_epochs(db)
                 events = sum(counts.values())
                 log("stores hold", events, "events; restarting the broker")
@@ -432,7 +451,9 @@ def main() -> None:
                 env = stack.service_env("reporting")
                 r = subprocess.run([sys.executable, "-m", "reporting", "rebuild"], env=env, cwd=REPO,
                                    capture_output=True, text=True, check=True)
-                out["rebuild_reporting"] = json.loads(r.stdout.strip().splitlines()[-1])
+                # one line per consumer rebuilt: the projector (the figure), then the warnings' windows
+                lines = [json.loads(x) for x in r.stdout.strip().splitlines() if x.startswith("{")]
+                out["rebuild_reporting"] = {**lines[0], "then": lines[1:]}
                 log("rebuild", out["rebuild_reporting"])
 
             out["rss_mb_after_run"] = {k: rss_mb(p) for k, p in processes(stack).items()}
@@ -444,6 +465,7 @@ def main() -> None:
         else:
             drop_database(DEFAULT_PG, name)
         shutil.rmtree(root, ignore_errors=True)
+    out["python_loop_s_after"] = cpu_speed()
     print(json.dumps(out, ensure_ascii=False, indent=2))
 
 
