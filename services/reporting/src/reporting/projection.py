@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-
 from backbone import contracts as ev
 from backbone.envelope import Envelope
 
