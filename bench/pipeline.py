@@ -249,7 +249,7 @@ def profile(pids: dict[str, int], into: Path, seconds: int) -> list[subprocess.P
     collapsed stack per line with its sample count (py-spy's raw format)."""
     into.mkdir(parents=True, exist_ok=True)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    return [subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "50", "-f", "raw", "--nonblocking",
+    return [subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "50", "-f", "raw", "--nonblocking", "--gil",
                               "-o", str(into / f"{name}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for name, pid in pids.items() if name != "broker"]
 
