@@ -28,12 +28,12 @@ S2 = Scope.of(Principal("s2", "S2", "supervisor"), ORG)
 
 
 def case(n, sub, received, *, accepted=True, served=None, closed=None, outcome=None, ru=None, po=None, flags=(),
-         review=None):
+         review=None, channel="来信"):
     unit = f"{sub}-HR"
     day = datetime.fromisoformat(received + "T02:00:00+00:00")
     return {"case_id": str(uuid.UUID(int=n)), "case_no": f"XF-{n}", "subsidiary": sub, "assigned_unit": unit,
             "receiving_unit": f"{sub}-XFB", "received_at": day, "accepted_on": day.date() if accepted else None,
-            "channel": "来信", "category": "申诉求决类", "issue_type": "wages", "served_on": served, "closed_on": closed,
+            "channel": channel, "category": "申诉求决类", "issue_type": "wages", "served_on": served, "closed_on": closed,
             "outcome": outcome, "evaluation_responsible_unit": ru, "evaluation_petition_office": po,
             "flags": list(flags), "review_level": review, "person_times": 1 + n % 3}
 
@@ -49,7 +49,7 @@ CASES = [
     case(6, "S1", "2026-10-15"),
     case(7, "S1", "2025-11-10", accepted=False, flags=["repeat"]),
     case(8, "S1", "2026-11-15"),  # accepted, no reply, its 60 days past: 超期未答复
-    case(9, "S1", "2026-11-16", served=date(2026, 11, 29)),  # served, its evaluation not yet given (待评价)
+    case(9, "S1", "2026-11-16", served=date(2026, 11, 29), channel="网上信访"),  # served, not yet evaluated (待评价)
 ]
 # (case, clock, met late? — None: past its day and not met) — a clock without a row is not due yet
 CLOCKS = [(1, "acceptance_notice", False), (2, "acceptance_notice", True), (3, "acceptance_notice", False),
@@ -162,6 +162,14 @@ def test_per_thousand_employees_and_groupings(pool):
     assert set(units) == {"S1-HR", "S2-HR"}
     quarter, _ = figures(pool, "repeat_rate", period="2026-Q4")
     assert nd(quarter["S1"]) == (1, 7) and quarter["S1"]["previous"]["period"] == "2026-Q3"
+
+
+def test_online_share_counts_every_case_received_online(pool):
+    by, out = figures(pool, "online_share")
+    assert nd(by["S1"]) == (1, 6) and nd(by["S2"]) == (0, 1)  # case 9 of S1's six November cases
+    channels, _ = figures(pool, "online_share", group="channel")
+    assert nd(channels["网上信访"]) == (1, 1) and nd(channels["来信"]) == (0, 6)
+    assert "第十七条" in out["formula"]
 
 
 def test_a_subsidiary_sees_only_its_own_figures(pool):
